@@ -1,0 +1,257 @@
+"""Policy files: the legal parameters of the model, as data (SPEC §3)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from fluxopt.problems import PolicyError, Problem, closest
+
+#: Réservataire types of SPEC §2.
+TYPES = (
+    "prefet",
+    "prefet_agents",
+    "action_logement",
+    "commune",
+    "epci",
+    "departement",
+    "region",
+    "autre",
+)
+#: Types whose flux share is one uniform rate per bailleur when ``prefet.uniforme``.
+PREFET_TYPES = ("prefet", "prefet_agents")
+#: Lexicographic stages of SPEC §4.
+STAGES = ("ecart_cil", "ecart_max", "ecart_total", "regularite")
+METHODS = ("rotation", "stock", "attributions")
+DEFAULT_POLICY = "elan-2020"
+
+
+def _fraction(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+        return "must be a number between 0 and 1"
+    return None
+
+
+def _boolean(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _method(v: Any) -> str | None:
+    return None if v in METHODS else f"must be one of {', '.join(METHODS)}"
+
+
+def _interval(v: Any) -> str | None:
+    ok = (
+        isinstance(v, (list, tuple))
+        and len(v) == 2
+        and all(_fraction(x) is None for x in v)
+        and v[0] <= v[1]
+    )
+    return None if ok else "must be [min, max] with 0 <= min <= max <= 1"
+
+
+def _order(v: Any) -> str | None:
+    ok = (
+        isinstance(v, (list, tuple))
+        and len(v) > 0
+        and len(set(v)) == len(v)
+        and all(s in STAGES for s in v)
+    )
+    return None if ok else f"must be a list of distinct stages among {', '.join(STAGES)}"
+
+
+def _nonnegative(v: Any) -> str | None:
+    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0
+    return None if ok else "must be a number >= 0"
+
+
+#: Every key a policy may hold, with its check. All keys except optional caps are required.
+SCHEMA: dict[str, Any] = {
+    "equivalence.methode": _method,
+    **{f"plafonds.{t}": _fraction for t in TYPES},
+    "prefet.uniforme": _boolean,
+    "equilibre.tolerance_qpv": _fraction,
+    "cil.part_q1_hors_qpv": _fraction,
+    "cil.part_autres_qpv": _fraction,
+    "cil.strict": _boolean,
+    **{f"comportement.{t}": _interval for t in (*TYPES, "bailleur")},
+    "prioritaires.part_min": _fraction,
+    "objectif.ordre": _order,
+    "objectif.tolerance": _nonnegative,
+}
+OPTIONAL = {f"plafonds.{t}" for t in TYPES}
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested TOML tables to dotted keys: {'cil': {'strict': True}} -> {'cil.strict': True}."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def check_values(values: Mapping[str, Any], source: str) -> list[Problem]:
+    """Problems of dotted policy values: unknown keys (with the closest known one) and bad values."""
+    problems = []
+    for key, value in values.items():
+        check = SCHEMA.get(key)
+        if check is None:
+            problems.append(
+                Problem(source, None, key, f"unknown policy key '{key}'{closest(key, SCHEMA)}")
+            )
+        elif (msg := check(value)) is not None:
+            problems.append(Problem(source, None, key, f"'{key}' {msg}, not {value!r}"))
+    return problems
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy: dotted keys to values, with typed accessors."""
+
+    name: str
+    source: str
+    values: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def methode(self) -> str:
+        return self.values["equivalence.methode"]
+
+    @property
+    def plafonds(self) -> dict[str, float]:
+        """Cap per cap key (a type; 'prefet' covers prefet and prefet_agents)."""
+        return {k.split(".", 1)[1]: v for k, v in self.values.items() if k.startswith("plafonds.")}
+
+    @property
+    def uniforme(self) -> bool:
+        return self.values["prefet.uniforme"]
+
+    @property
+    def tolerance_qpv(self) -> float:
+        return self.values["equilibre.tolerance_qpv"]
+
+    @property
+    def part_q1_hors_qpv(self) -> float:
+        return self.values["cil.part_q1_hors_qpv"]
+
+    @property
+    def part_autres_qpv(self) -> float:
+        return self.values["cil.part_autres_qpv"]
+
+    @property
+    def strict(self) -> bool:
+        return self.values["cil.strict"]
+
+    def comportement(self, holder_type: str) -> tuple[float, float]:
+        """[min, max] Q1 share of a réservataire type or of 'bailleur'."""
+        lo, hi = self.values[f"comportement.{holder_type}"]
+        return float(lo), float(hi)
+
+    @property
+    def part_min_prioritaires(self) -> float:
+        return self.values["prioritaires.part_min"]
+
+    @property
+    def ordre(self) -> tuple[str, ...]:
+        return tuple(self.values["objectif.ordre"])
+
+    @property
+    def tolerance(self) -> float:
+        return self.values["objectif.tolerance"]
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None, source: str = "overrides") -> "Policy":
+        """A copy with dotted (or nested) overrides applied and validated."""
+        if not overrides:
+            return self
+        flat = flatten(overrides)
+        problems = check_values(flat, source)
+        if problems:
+            raise PolicyError(problems)
+        return Policy(self.name, self.source, {**self.values, **flat})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The values, dotted keys in a stable order (for summaries)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(self.values.items())}
+
+
+def policy_dirs() -> list[Path]:
+    """Where named policies live: the installed package data, then the source tree's models/."""
+    dirs = []
+    packaged = resources.files("fluxopt") / "models"
+    if packaged.is_dir():
+        dirs.append(Path(str(packaged)))
+    repo = Path(__file__).resolve().parents[2] / "models"
+    if repo.is_dir():
+        dirs.append(repo)
+    return dirs
+
+
+def available_policies() -> list[str]:
+    """Names of the bundled policies."""
+    return sorted({p.stem for d in policy_dirs() for p in d.glob("*.toml")})
+
+
+def _resolve(name_or_path: str | Path, base: Path | None) -> Path:
+    text = str(name_or_path)
+    if text.endswith(".toml") or "/" in text or "\\" in text:
+        path = Path(text)
+        if not path.is_absolute() and base is not None and (base / path).exists():
+            path = base / path
+        if path.is_file():
+            return path
+        raise PolicyError([Problem(text, None, None, "policy file not found")])
+    for d in policy_dirs():
+        if (d / f"{text}.toml").is_file():
+            return d / f"{text}.toml"
+    known = available_policies()
+    raise PolicyError(
+        [
+            Problem(
+                "politique",
+                None,
+                None,
+                f"unknown policy '{text}'{closest(text, known)}; known policies: {', '.join(known)}",
+            )
+        ]
+    )
+
+
+def load_policy(
+    name_or_path: str | Path = DEFAULT_POLICY,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    base: Path | None = None,
+) -> Policy:
+    """Load a policy by name (a file of ``models/``) or path, then apply ``overrides``.
+
+    Raises :class:`PolicyError` listing every unknown key and bad value.
+    """
+    path = _resolve(name_or_path, base)
+    try:
+        values = flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError([Problem(path.name, None, None, f"not a valid TOML file: {exc}")]) from None
+    problems = check_values(values, path.name)
+    missing = sorted(set(SCHEMA) - OPTIONAL - set(values))
+    problems += [Problem(path.name, None, k, f"required policy key '{k}' is missing") for k in missing]
+    if problems:
+        raise PolicyError(problems)
+    return Policy(path.stem, str(path), values).with_overrides(overrides)
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse a command-line 'key=value' (value as TOML, else as a bare string)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise PolicyError([Problem("--set", None, None, f"'{text}' is not of the form key=value")])
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip(), value

@@ -1,0 +1,51 @@
+"""Problems found in an instance or a policy, and the errors that carry them."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of an instance: where it is and what is wrong, in plain words."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{self.severity}: {where}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class InstanceError(ValueError):
+    """An instance that cannot be solved; ``problems`` lists every error and warning found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        head = f"{len(errors)} problem(s) in the instance:"
+        super().__init__("\n".join([head, *(str(p) for p in errors)]))
+
+
+class PolicyError(InstanceError):
+    """A policy file or an override that is not valid."""
+
+
+def closest(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean ...?)' suffix naming the closest choice, or ''."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
