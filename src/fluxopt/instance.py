@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from fluxopt.policy import TYPES, Policy, PolicyError, load_policy
+from fluxopt.policy import TYPES, Policy, PolicyError, flatten, load_policy
 from fluxopt.problems import InstanceError, Problem, closest
 from fluxopt.readers import RawInstance, RawTable, read_raw
 
@@ -176,6 +178,9 @@ class Instance:
     source: str
     sha256: str
     warnings: tuple[Problem, ...] = field(default=())
+    sources: Mapping[str, str] = field(default_factory=dict)
+    surcharges: Mapping[str, Any] = field(default_factory=dict)
+    load_seconds: float = 0.0
 
     def describe(self) -> str:
         """One line: bailleurs, segments, réservataires, rights and flux base."""
@@ -394,10 +399,12 @@ def build_instance(raw: RawInstance) -> Instance:
         nom=meta["nom"], territoire=meta["territoire"], annee=meta["annee"], policy=policy,
         patrimoine=p.reset_index(drop=True), reservataires=res.reset_index(drop=True),
         stock=frames["stock"], cil=cil, bailleurs=bailleurs, source=raw.source, sha256=raw.sha256,
-        warnings=tuple(problems),
+        warnings=tuple(problems), sources=src, surcharges=flatten(meta["surcharges"]),
     )
 
 
 def load_instance(source: str | Path | Mapping[str, Any]) -> Instance:
     """Read and validate an instance (SPEC §2); raise :class:`InstanceError` listing every problem."""
-    return build_instance(read_raw(source))
+    start = time.perf_counter()
+    inst = build_instance(read_raw(source))
+    return dataclasses.replace(inst, load_seconds=time.perf_counter() - start)
