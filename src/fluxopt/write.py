@@ -35,6 +35,9 @@ def write_result(result: "Result", folder: Path) -> Path:
     folder = folder.resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         if result.has_solution:
             write_tables(result, tmp)
