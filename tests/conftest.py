@@ -1,0 +1,72 @@
+"""Shared helpers: write tiny instances as CSV folders."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EPCI = "200000001"
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_instance(
+    folder: Path,
+    patrimoine: list[dict[str, Any]],
+    reservataires: list[dict[str, Any]],
+    stock: list[dict[str, Any]],
+    *,
+    cil: list[dict[str, Any]] | None = None,
+    bailleurs: list[dict[str, Any]] | None = None,
+    annee: int = 2025,
+    surcharges: str = "",
+) -> Path:
+    """Write an instance folder; ``surcharges`` is TOML text for the [surcharges] table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = f'nom = "test"\nterritoire = "99"\nannee = {annee}\npolitique = "elan-2020"\n'
+    if surcharges:
+        meta += f"[surcharges]\n{surcharges}\n"
+    (folder / "instance.toml").write_text(meta, encoding="utf-8")
+    _write_csv(folder / "patrimoine.csv", patrimoine)
+    _write_csv(folder / "reservataires.csv", reservataires)
+    _write_csv(folder / "stock.csv", stock)
+    if cil is not None:
+        _write_csv(folder / "cil.csv", cil)
+    if bailleurs is not None:
+        _write_csv(folder / "bailleurs.csv", bailleurs)
+    return folder
+
+
+def segment(commune: str, qpv: bool, logements: int, liberations: float, *, bailleur: str = "B1",
+            epci: str = EPCI, **extra: Any) -> dict[str, Any]:
+    return {"bailleur": bailleur, "commune": commune, "epci": epci, "qpv": int(qpv), "logements": logements,
+            "liberations": liberations, **extra}
+
+
+def right(reservataire: str, commune: str, qpv: bool, reserves: int, *, bailleur: str = "B1",
+          **extra: Any) -> dict[str, Any]:
+    return {"bailleur": bailleur, "reservataire": reservataire, "commune": commune, "qpv": int(qpv),
+            "logements_reserves": reserves, **extra}
+
+
+@pytest.fixture
+def make_instance(tmp_path: Path):
+    """A factory writing instances under tmp_path (each call a new folder)."""
+    count = iter(range(1000))
+
+    def make(*args: Any, **kwargs: Any) -> Path:
+        return write_instance(tmp_path / f"inst{next(count)}", *args, **kwargs)
+
+    return make
