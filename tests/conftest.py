@@ -12,8 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 EPCI = "200000001"
 
 
+HEADERS = {
+    "stock": ["bailleur", "reservataire", "commune", "qpv", "logements_reserves"],
+    "cil": ["epci"],
+}
+
+
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    columns: list[str] = []
+    columns: list[str] = list(HEADERS.get(path.stem, []))
     for row in rows:
         columns += [c for c in row if c not in columns]
     with path.open("w", newline="", encoding="utf-8") as fh:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+import highspy
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -66,6 +67,10 @@ class _HighsBackend:
             threads=1,
         )
         tc = res.termination_condition
+        if self.opt._solver_model.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
+            # Nothing to decide (no variable in any row or in the objective): the optimum is the constant.
+            active = next(self.model.component_data_objects(pyo.Objective, active=True))
+            return "optimal", float(pyo.value(active.expr, exception=False) or 0.0), True
         feasible = res.incumbent_objective is not None
         if feasible:
             res.solution_loader.load_vars()
