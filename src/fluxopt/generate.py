@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -183,8 +184,7 @@ def _communes(cal: Calibration, rng: np.random.Generator) -> pd.DataFrame:
         frame["weight"] = rank ** -0.9 * rng.lognormal(0.0, 0.25, len(frame))
         return frame
     width = 5 - len(cal.departement) - 1
-    n = int(np.clip(round(cal.logements / 800), 6, 36**width - 1))
-    n = min(n, 150)
+    n = int(np.clip(round(cal.logements / 800), 6, min(150, 36**width - 1)))
     weights = np.sort(np.arange(1, n + 1) ** -1.0 * rng.lognormal(0.0, 0.3, n))[::-1]
     n_epci = max(1, round(n / 7))
     seat = np.sqrt(weights[:n_epci])
@@ -458,9 +458,9 @@ def write_instance(territory: Territory, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     meta = territory.meta
-    (folder / "instance.toml").write_text(
-        f'nom = "{meta["nom"]}"\nterritoire = "{meta["territoire"]}"\nannee = {meta["annee"]}\n'
-        f'politique = "{meta["politique"]}"\n', encoding="utf-8")
+    (folder / "instance.toml").write_text(  # JSON strings are valid TOML basic strings
+        "".join(f"{key} = {json.dumps(meta[key], ensure_ascii=False)}\n"
+                for key in ("nom", "territoire", "annee", "politique")), encoding="utf-8")
     for name, frame in territory.tables.items():
         buffer = io.StringIO()
         _cells(frame).to_csv(buffer, index=False, lineterminator="\n")
