@@ -9,6 +9,7 @@ import pytest
 
 from fluxopt.generate import (
     DEPARTEMENTS,
+    Calibration,
     NATIONAL_STOCK,
     departement_sizes,
     generate,
@@ -91,10 +92,12 @@ def test_generated_instances_load_with_synthetic_codes(tmp_path: Path, code: str
         assert re.fullmatch(r"99\d{7}", epci) and not _luhn_ok(epci)
 
 
-def test_gironde_scale_lp_size() -> None:
-    tables = generate_departement("33", seed=1, calibration=None).tables
-    size = len(tables["patrimoine"])
-    assert 300 <= size <= 1500
+@pytest.mark.parametrize("seed", [1, 2])
+def test_gironde_scale_lp_size(seed: int) -> None:
+    """Synthetic communes (no real ones given) at Gironde's size: a realistic LP."""
+    gironde = Calibration("33", "Gironde-scale", 106677, 0.064, 0.24, 3298)
+    tables = generate_departement("33", seed=seed, calibration=gironde).tables
+    assert 300 <= len(tables["patrimoine"]) <= 1500
     assert 10 <= len(tables["reservataires"]) <= 25
 
 
