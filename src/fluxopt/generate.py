@@ -169,6 +169,7 @@ def _siren(code: str, k: int) -> str:
 
 
 def _b36(n: int, width: int) -> str:
+    """``n`` in base 36 on ``width`` characters."""
     out = ""
     for _ in range(width):
         n, r = divmod(n, 36)
@@ -177,7 +178,7 @@ def _b36(n: int, width: int) -> str:
 
 
 def _communes(cal: Calibration, rng: np.random.Generator) -> pd.DataFrame:
-    """Communes in decreasing weight order: code, nom, epci, epci_nom, weight."""
+    """Communes (commune, nom, epci, epci_nom, weight); the first is the main one."""
     if cal.communes:
         frame = pd.DataFrame(list(cal.communes), columns=["commune", "nom", "epci", "epci_nom"])
         rank = np.arange(1, len(frame) + 1)
