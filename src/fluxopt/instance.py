@@ -250,6 +250,13 @@ def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _T
     spec = SPECS[name]
     if raw is None:
         return _Table(name, _empty_frame(spec), {}, False)
+    if not raw.rows:
+        if name in NON_EMPTY:
+            problems.append(Problem(raw.source, None, None, f"'{name}' has no rows of data"))
+        elif name == "stock":
+            problems.append(Problem(raw.source, None, None,
+                                    "there are no rights in stock: the whole flux stays with the bailleurs", "warning"))
+        return _Table(raw.source, _empty_frame(spec), {}, name not in NON_EMPTY)
     if not set(raw.columns) & set(spec):
         required = ", ".join(c for c, s in spec.items() if s.required)
         problems.append(Problem(raw.source, raw.header_row, None,
@@ -266,8 +273,6 @@ def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _T
         if s.required and col not in raw.columns:
             problems.append(Problem(raw.source, raw.header_row, col, f"required column '{col}' is missing"))
             bad[col] = set(all_rows)
-    if not raw.rows and name in NON_EMPTY:
-        problems.append(Problem(raw.source, None, None, f"'{name}' has no rows under its header"))
     records = []
     for number, cells in raw.rows:
         record: dict[str, Any] = {"row": number}
@@ -321,14 +326,17 @@ def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
                 lambda r: f"segment {_segment(r['bailleur'], r['commune'], r['qpv'])}", problems)
     rows = t.valid("logements", "logements_hors_flux")
     for _, r in rows[rows["logements_hors_flux"] > rows["logements"]].iterrows():
+        t.bad["logements_hors_flux"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "logements_hors_flux",
                                 f"{r['logements_hors_flux']} dwellings kept in stock exceed the segment's "
                                 f"{r['logements']} dwellings"))
     rows = t.valid("liberations", "taux_rotation")
     for _, r in rows[rows["liberations"].notna() & rows["taux_rotation"].notna()].iterrows():
+        t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "taux_rotation",
                                 "give either 'liberations' or 'taux_rotation', not both"))
     for _, r in rows[rows["liberations"].isna() & rows["taux_rotation"].isna()].iterrows():
+        t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "liberations",
                                 "give 'liberations' (releases per year) or 'taux_rotation' (turnover rate)"))
     rows = t.valid("commune", "epci")
@@ -342,7 +350,7 @@ def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
     p["logements_flux"] = (p["logements"] - p["logements_hors_flux"]).clip(lower=0)
     p["liberations"] = p["liberations"].fillna(p["taux_rotation"] * p["logements_flux"])
     p["flux_base"] = p["liberations"] + p["mises_en_service"] - p["mutations_internes"] - p["relogements"]
-    checkable = p["row"].isin(t.valid(*_FLUX_INPUTS)["row"]) & p["liberations"].notna()
+    checkable = p["row"].isin(t.valid(*_FLUX_INPUTS)["row"])
     for _, r in p[checkable & (p["flux_base"] < -1e-9)].iterrows():
         column = "mutations_internes" if r["mutations_internes"] >= r["relogements"] else "relogements"
         problems.append(Problem(src, int(r["row"]), column,
@@ -417,8 +425,9 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
         if check_res and r["reservataire"] not in perimeter:
             problems.append(Problem(src, int(r["row"]), "reservataire",
                                     f"'{r['reservataire']}' is not in reservataires{closest(r['reservataire'], perimeter)}"))
+    places_known = p.usable and not p.has_bad("commune", "epci")
     for _, r in t.valid("reservataire", "commune").iterrows():
-        communes = perimeter.get(r["reservataire"])
+        communes = perimeter.get(r["reservataire"]) if places_known else None
         if communes is not None and r["commune"] not in communes:
             problems.append(Problem(src, int(r["row"]), "commune",
                                     f"commune {r['commune']} lies outside the perimeter of réservataire {r['reservataire']}"))
@@ -507,9 +516,6 @@ def build_instance(raw: RawInstance) -> Instance:
     _check_q1_bounds(t["reservataires"], problems)
     res = _perimeters(t["reservataires"], t["patrimoine"], problems)
     _check_stock(t["stock"], t["patrimoine"], p, t["reservataires"], res, meta["annee"], problems)
-    if t["stock"].usable and t["stock"].frame.empty:
-        problems.append(Problem(t["stock"].source, None, None,
-                                "there are no rights in stock: the whole flux stays with the bailleurs", "warning"))
     _duplicates(t["cil"], ["epci"], lambda r: f"EPCI {r['epci']}", problems)
     epcis = set(t["patrimoine"].valid("epci")["epci"])
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("epci"):

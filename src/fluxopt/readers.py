@@ -363,14 +363,14 @@ def _records_table(name: str, value: Any, source: str) -> tuple[RawTable | None,
         value = value.to_dict("records")
     if not isinstance(value, (list, tuple)):
         return None, [Problem(source, None, None, f"'{name}' must be an array of records "
-                                                  f"[{{\"column\": value, ...}}, ...], not {type(value).__name__}")]
+                                                  f"[{{\"column\": value, ...}}, ...], not {_kind(value)}")]
     columns: dict[str, None] = {}
     rows: list[tuple[int, dict[str, Cell]]] = []
     problems: list[Problem] = []
     for number, record in enumerate(value, start=1):
         if not isinstance(record, Mapping):
             problems.append(Problem(source, number, None, f"record {number} must be an object "
-                                                          f"{{\"column\": value, ...}}, not {type(record).__name__}"))
+                                                          f"{{\"column\": value, ...}}, not {_kind(record)}"))
             continue
         cells: dict[str, Cell] = {}
         for key, cell in record.items():
