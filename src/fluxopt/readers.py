@@ -23,7 +23,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import math
 import re
 import tomllib
 import unicodedata
@@ -32,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import pandas as pd
+
 from fluxopt.problems import InstanceError, Problem, closest
 
 TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs")
@@ -39,7 +40,7 @@ REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
 META = "instance"
 #: Prefix of the keys of the `instance` sheet that override the policy (``surcharges.cil.strict``).
 OVERRIDE_PREFIX = "surcharges."
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d[\d \u00a0\u202f]*,\d+%?$|^[+-]?,\d+%?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d[\d \u00a0\u202f]*)?,\d+ ?%?$")
 _KEY_HEADERS = {"cle", "key"}
 
 Cell = str | int | float | bool | None
@@ -87,18 +88,19 @@ def _cell(value: Any) -> Cell:
     """A cell of any reader as str (stripped), int, float, bool or None (empty)."""
     if value is None or isinstance(value, bool):
         return value
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, str):
+        return value.strip() or None
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # NaN, NaT, pd.NA of DataFrames
         return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: str) -> tuple[RawTable | None, list[Problem]]:
