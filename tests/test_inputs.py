@@ -468,3 +468,46 @@ def test_validate_invalid_instance_exits_2(tmp_path):
         "error: cil.csv, row 2, column 'epci': EPCI 243300999 has no segment in patrimoine (did you mean '243300316'?)",
         "1 error, 1 warning",
     ]
+
+
+# --- what is ignored, with a warning ---------------------------------------------------------------
+
+
+def test_unknown_instance_key_is_a_warning(tmp_path):
+    problems, instance = validate(edited(tmp_path, "instance.toml", {5: 'politque = "elan-2020"'}))
+    assert instance is not None
+    assert "did you mean 'politique'?" in one(problems, "instance.toml", 5, "politque", "warning").message
+
+
+def test_extra_file_is_a_warning(tmp_path):
+    folder = copy_folder(EXEMPLE, tmp_path / "inst")
+    (folder / "reservataire.csv").write_text("x\n")
+    problems, instance = validate(folder)
+    assert instance is not None
+    assert "did you mean 'reservataires'?" in one(problems, "reservataire.csv", None, None, "warning").message
+
+
+def test_values_under_no_header_in_a_sheet_are_a_warning(tmp_path):
+    import openpyxl
+
+    path = write_xlsx(EXEMPLE, tmp_path / "classeur.xlsx")
+    book = openpyxl.load_workbook(path)
+    book["stock"]["K3"] = "vu avec le bailleur"
+    book.save(path)
+    problems, instance = validate(path)
+    assert instance is not None
+    one(problems, "stock (sheet)", 3, None, "warning")
+
+
+def test_stock_without_rows_is_a_warning(tmp_path):
+    text = (EXEMPLE / "stock.csv").read_text().splitlines()[0] + "\n"
+    problems, instance = validate(edited(tmp_path, "stock.csv", text=text))
+    assert instance is not None and instance.stock.empty
+    one(problems, "stock.csv", None, None, "warning")
+
+
+def test_json_syntax_error_gives_the_line(tmp_path):
+    path = tmp_path / "instance.json"
+    path.write_text('{\n "instance": {"nom": "x"},\n "patrimoine": [\n}\n')
+    [problem] = errors(path)
+    assert (problem.file, problem.row) == ("instance.json", 4) and "line 4" in problem.message

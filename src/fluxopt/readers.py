@@ -224,7 +224,7 @@ def read_csv_folder(folder: Path) -> RawInstance:
                                     f"not a valid TOML file ({exc}); write one 'key = value' per line, text in quotes"))
     else:
         problems.append(Problem("instance.toml", None, None, "file is missing"))
-    present = {normalize_name(p.stem): p for p in folder.glob("*.csv")}
+    present = {normalize_name(p.stem): p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".csv"}
     tables: dict[str, RawTable] = {}
     for name in TABLES:
         path = present.get(name)
