@@ -299,6 +299,11 @@ def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _T
     return _Table(raw.source, frame.astype({"row": "int64"}), bad, True)
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts (much faster to loop over than ``iterrows``)."""
+    return frame.to_dict("records")
+
+
 def _segment(bailleur: str, commune: str, qpv: bool) -> str:
     return f"{bailleur} / {commune} / {'QPV' if qpv else 'hors QPV'}"
 
@@ -307,7 +312,7 @@ def _duplicates(t: _Table, keys: list[str], what: Callable[[pd.Series], str], pr
     """Report every row whose key repeats an earlier row."""
     frame = t.valid(*keys)
     first: dict[tuple, int] = {}
-    for _, r in frame.iterrows():
+    for r in _records(frame):
         key = tuple(r[k] for k in keys)
         if key in first:
             problems.append(Problem(t.source, int(r["row"]), keys[-1],
@@ -325,17 +330,17 @@ def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
     _duplicates(t, ["bailleur", "commune", "qpv"],
                 lambda r: f"segment {_segment(r['bailleur'], r['commune'], r['qpv'])}", problems)
     rows = t.valid("logements", "logements_hors_flux")
-    for _, r in rows[rows["logements_hors_flux"] > rows["logements"]].iterrows():
+    for r in _records(rows[rows["logements_hors_flux"] > rows["logements"]]):
         t.bad["logements_hors_flux"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "logements_hors_flux",
                                 f"{r['logements_hors_flux']} dwellings kept in stock exceed the segment's "
                                 f"{r['logements']} dwellings"))
     rows = t.valid("liberations", "taux_rotation")
-    for _, r in rows[rows["liberations"].notna() & rows["taux_rotation"].notna()].iterrows():
+    for r in _records(rows[rows["liberations"].notna() & rows["taux_rotation"].notna()]):
         t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "taux_rotation",
                                 "give either 'liberations' or 'taux_rotation', not both"))
-    for _, r in rows[rows["liberations"].isna() & rows["taux_rotation"].isna()].iterrows():
+    for r in _records(rows[rows["liberations"].isna() & rows["taux_rotation"].isna()]):
         t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "liberations",
                                 "give 'liberations' (releases per year) or 'taux_rotation' (turnover rate)"))
@@ -351,7 +356,7 @@ def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
     p["liberations"] = p["liberations"].fillna(p["taux_rotation"] * p["logements_flux"])
     p["flux_base"] = p["liberations"] + p["mises_en_service"] - p["mutations_internes"] - p["relogements"]
     checkable = p["row"].isin(t.valid(*_FLUX_INPUTS)["row"])
-    for _, r in p[checkable & (p["flux_base"] < -1e-9)].iterrows():
+    for r in _records(p[checkable & (p["flux_base"] < -1e-9)]):
         column = "mutations_internes" if r["mutations_internes"] >= r["relogements"] else "relogements"
         problems.append(Problem(src, int(r["row"]), column,
                                 f"internal transfers and rehousing ({r['mutations_internes'] + r['relogements']:g}) "
@@ -365,7 +370,7 @@ def _perimeters(t: _Table, p: _Table, problems: list[Problem]) -> pd.DataFrame:
     communes = set(p.valid("commune")["commune"])
     by_epci = {e: set(g) for e, g in p.valid("commune", "epci").groupby("epci")["commune"]}
     perimeters: list[tuple[str, ...] | None] = []
-    for _, r in t.frame.iterrows():
+    for r in _records(t.frame):
         codes = [c for c in re.split(r"[\s,;]+", r["perimetre"] or "") if c]
         if not codes:
             if r["type"] in ("commune", "epci"):
@@ -392,7 +397,7 @@ def _perimeters(t: _Table, p: _Table, problems: list[Problem]) -> pd.DataFrame:
 
 def _check_q1_bounds(t: _Table, problems: list[Problem]) -> None:
     rows = t.valid("part_q1_min", "part_q1_max")
-    for _, r in rows[rows["part_q1_min"] > rows["part_q1_max"]].iterrows():
+    for r in _records(rows[rows["part_q1_min"] > rows["part_q1_max"]]):
         problems.append(Problem(t.source, int(r["row"]), "part_q1_min",
                                 f"part_q1_min {r['part_q1_min']:g} is above part_q1_max {r['part_q1_max']:g}"))
 
@@ -411,7 +416,7 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
     unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"])
     perimeter = res.set_index("reservataire")["communes"].to_dict() if r_table.usable else {}
     check_res = r_table.usable and not r_table.has_bad("reservataire")
-    for _, r in t.valid(*keys).iterrows():
+    for r in _records(t.valid(*keys)):
         if not p.usable or r["bailleur"] in unsure or (r["bailleur"], r["commune"], r["qpv"]) in segments:
             continue
         if r["bailleur"] not in bailleurs:
@@ -421,26 +426,26 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
         else:
             column, text = "qpv", f"patrimoine has no segment {_segment(r['bailleur'], r['commune'], r['qpv'])}"
         problems.append(Problem(src, int(r["row"]), column, text))
-    for _, r in t.valid("reservataire").iterrows():
+    for r in _records(t.valid("reservataire")):
         if check_res and r["reservataire"] not in perimeter:
             problems.append(Problem(src, int(r["row"]), "reservataire",
                                     f"'{r['reservataire']}' is not in reservataires{closest(r['reservataire'], perimeter)}"))
     places_known = p.usable and not p.has_bad("commune", "epci")
-    for _, r in t.valid("reservataire", "commune").iterrows():
+    for r in _records(t.valid("reservataire", "commune")):
         communes = perimeter.get(r["reservataire"]) if places_known else None
         if communes is not None and r["commune"] not in communes:
             problems.append(Problem(src, int(r["row"]), "commune",
                                     f"commune {r['commune']} lies outside the perimeter of réservataire {r['reservataire']}"))
     rows = t.valid(*keys, "logements_reserves", "fin_droits")
     if annee is not None:
-        for _, r in rows[rows["fin_droits"] < annee].iterrows():
+        for r in _records(rows[rows["fin_droits"] < annee]):
             problems.append(Problem(src, int(r["row"]), "fin_droits",
                                     f"these rights ended in {int(r['fin_droits'])}, before {annee}: they are dropped",
                                     "warning"))
         rows = rows[~(rows["fin_droits"] < annee)]
     counted = known[known["row"].isin(p.valid("logements", "logements_hors_flux")["row"])]
     eligible: dict[tuple, int] = {}
-    for _, s in counted.iterrows():
+    for s in _records(counted):
         eligible.setdefault((s["bailleur"], s["commune"], s["qpv"]), int(s["logements_flux"]))
     for key, group in rows.groupby(keys):
         total = int(group["logements_reserves"].sum())
@@ -519,14 +524,14 @@ def build_instance(raw: RawInstance) -> Instance:
     _duplicates(t["cil"], ["epci"], lambda r: f"EPCI {r['epci']}", problems)
     epcis = set(t["patrimoine"].valid("epci")["epci"])
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("epci"):
-        for _, r in t["cil"].valid("epci").iterrows():
+        for r in _records(t["cil"].valid("epci")):
             if r["epci"] not in epcis:
                 problems.append(Problem(t["cil"].source, int(r["row"]), "epci",
                                         f"EPCI {r['epci']} has no segment in patrimoine{closest(r['epci'], epcis)}"))
     _duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
     _check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
-        for _, r in t["bailleurs"].valid("bailleur").iterrows():
+        for r in _records(t["bailleurs"].valid("bailleur")):
             if r["bailleur"] not in set(p["bailleur"]):
                 problems.append(Problem(t["bailleurs"].source, int(r["row"]), "bailleur",
                                         f"bailleur {r['bailleur']} has no segment in patrimoine", "warning"))

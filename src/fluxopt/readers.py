@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -33,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from fluxopt.problems import InstanceError, Problem, closest
+from fluxopt.problems import InstanceError, Problem, Severity, closest
 
 TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs")
 REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
@@ -78,6 +79,7 @@ class RawInstance:
     meta_found: bool = True
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_name(text: Any) -> str:
     """A table, sheet or column name as matched: lower case, no accents, '_' for inner spaces."""
     plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
@@ -103,7 +105,7 @@ def _cell(value: Any) -> Cell:
     return str(value).strip() or None
 
 
-def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: str) -> tuple[RawTable | None, list[Problem]]:
+def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severity) -> tuple[RawTable | None, list[Problem]]:
     """A table from numbered rows of cells: the first non-empty row is the header.
 
     Returns None when there is no header at all. ``extra`` is the severity of
@@ -141,7 +143,7 @@ def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: str) ->
                 if extra == "error"
                 else "values in a column without a name in the header row are ignored"
             )
-            problems.append(Problem(source, number, None, message, extra))  # type: ignore[arg-type]
+            problems.append(Problem(source, number, None, message, extra))
         rows.append((number, record))
     if header is None:
         return None, problems
@@ -378,7 +380,7 @@ def _records_table(name: str, value: Any, source: str) -> tuple[RawTable | None,
         for key, cell in record.items():
             column = normalize_name(key)
             columns.setdefault(column)
-            if isinstance(cell, (Mapping, list, tuple)):
+            if not isinstance(cell, (str, int, float)) and isinstance(cell, (Mapping, list, tuple)):
                 problems.append(Problem(source, number, column, "a cell must be a number, a text, true/false or null"))
                 continue
             cells[column] = _cell(cell)
