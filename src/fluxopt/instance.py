@@ -308,7 +308,7 @@ def _segment(bailleur: str, commune: str, qpv: bool) -> str:
     return f"{bailleur} / {commune} / {'QPV' if qpv else 'hors QPV'}"
 
 
-def _duplicates(t: _Table, keys: list[str], what: Callable[[pd.Series], str], problems: list[Problem]) -> None:
+def _duplicates(t: _Table, keys: list[str], what: Callable[[dict[str, Any]], str], problems: list[Problem]) -> None:
     """Report every row whose key repeats an earlier row."""
     frame = t.valid(*keys)
     first: dict[tuple, int] = {}
@@ -415,7 +415,6 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
     bailleurs = set(known["bailleur"])
     unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"])
     perimeter = res.set_index("reservataire")["communes"].to_dict() if r_table.usable else {}
-    check_res = r_table.usable and not r_table.has_bad("reservataire")
     for r in _records(t.valid(*keys)):
         if not p.usable or r["bailleur"] in unsure or (r["bailleur"], r["commune"], r["qpv"]) in segments:
             continue
@@ -426,8 +425,9 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
         else:
             column, text = "qpv", f"patrimoine has no segment {_segment(r['bailleur'], r['commune'], r['qpv'])}"
         problems.append(Problem(src, int(r["row"]), column, text))
-    for r in _records(t.valid("reservataire")):
-        if check_res and r["reservataire"] not in perimeter:
+    check_res = r_table.usable and not r_table.has_bad("reservataire")
+    for r in _records(t.valid("reservataire") if check_res else t.frame.iloc[:0]):
+        if r["reservataire"] not in perimeter:
             problems.append(Problem(src, int(r["row"]), "reservataire",
                                     f"'{r['reservataire']}' is not in reservataires{closest(r['reservataire'], perimeter)}"))
     places_known = p.usable and not p.has_bad("commune", "epci")
