@@ -60,17 +60,9 @@ def _segments(inst: Instance) -> pd.DataFrame:
     return seg.sort_values(["bailleur", "commune", "qpv"]).set_index("key", drop=False)
 
 
-def _live_stock(inst: Instance, warnings: list[Problem]) -> pd.DataFrame:
-    st = inst.stock
-    expired = st["fin_droits"] < inst.annee
-    for _, r in st[expired].iterrows():
-        warnings.append(
-            Problem(inst.sources["stock"], int(r["row"]), "fin_droits",
-                    f"rights of {r['reservataire']} on {r['logements_reserves']} dwellings of bailleur "
-                    f"{r['bailleur']} in commune {r['commune']} ended in {int(r['fin_droits'])}, before "
-                    f"{inst.annee}: they are dropped", "warning")
-        )
-    live = st[~expired].copy()
+def _live_stock(inst: Instance) -> pd.DataFrame:
+    """The rights still running in the instance's year (the expired ones were reported at load)."""
+    live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)].copy()
     live["key"] = list(zip(live["bailleur"], live["commune"], live["qpv"].map(qpv_label)))
     return live
 
@@ -103,7 +95,7 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
     """Flux base per segment, equivalence p0 and target T per (bailleur, réservataire) pair."""
     warnings: list[Problem] = []
     seg = _segments(inst)
-    live = _live_stock(inst, warnings)
+    live = _live_stock(inst)
     q1, q1_b, problems = _q1_bounds(inst, policy)
     method = policy.methode
     if method == "attributions":

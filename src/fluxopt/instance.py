@@ -1,4 +1,9 @@
-"""Typed, validated instances (SPEC §2): raw tables in, an :class:`Instance` or every problem out."""
+"""Typed, validated instances (SPEC §2): raw tables in, an :class:`Instance` or every problem out.
+
+Each check reports where the user must look (file or sheet, row, column) and
+stays quiet about what follows from a problem already reported (a row whose
+cell could not be read is not checked further).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,14 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from fluxopt.policy import TYPES, Policy, PolicyError, flatten, load_policy
+from fluxopt.policy import TYPES, Policy, PolicyError, check_values, flatten, load_policy
 from fluxopt.problems import InstanceError, Problem, closest
-from fluxopt.readers import RawInstance, RawTable, read_raw
+from fluxopt.readers import TABLES, RawInstance, RawTable, read_raw
 
 BAILLEUR_TYPES = ("oph", "esh", "sem", "coop", "autre")
 _TRUE = {"1", "true", "oui", "vrai", "yes"}
 _FALSE = {"0", "false", "non", "faux", "no"}
+_SPACES = re.compile(r"[ \u00a0\u202f]")
 
 
 class _Invalid(Exception):
@@ -27,14 +33,16 @@ class _Invalid(Exception):
 
 def _number(value: Any) -> float:
     if isinstance(value, bool):
-        raise _Invalid("is not a number")
+        raise _Invalid(f"'{value}' is not a number")
     if isinstance(value, (int, float)):
         number = float(value)
     else:
+        text = _SPACES.sub("", str(value))
         try:
-            number = float(str(value).replace("\u00a0", "").replace(" ", ""))
+            number = float(text)
         except ValueError:
-            raise _Invalid(f"'{value}' is not a number") from None
+            hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
+            raise _Invalid(f"'{value}' is not a number{hint}") from None
     if not math.isfinite(number):
         raise _Invalid(f"'{value}' is not a finite number")
     return number
@@ -47,6 +55,7 @@ def _code(value: Any) -> str:
 
 
 def _commune(value: Any) -> str:
+    """An INSEE code; a number loses its leading zero in spreadsheets, so it is padded to 5 digits."""
     code = _code(value)
     return code.zfill(5) if isinstance(value, (int, float)) and not isinstance(value, bool) else code
 
@@ -65,7 +74,7 @@ def _boolean(value: Any) -> bool:
 def _count(value: Any) -> float:
     number = _number(value)
     if number < 0:
-        raise _Invalid(f"{value} is negative; a number of dwellings must be 0 or more")
+        raise _Invalid(f"{value} is negative; it must be 0 or more")
     return number
 
 
@@ -77,7 +86,9 @@ def _integer(value: Any) -> int:
 
 
 def _fraction(value: Any) -> float:
-    number = _number(value)
+    """A rate in [0, 1]; a text ending in '%' is a percentage ('25 %' is 0.25)."""
+    text = str(value).strip()
+    number = _number(text[:-1]) / 100 if not isinstance(value, (int, float)) and text.endswith("%") else _number(value)
     if not 0 <= number <= 1:
         raise _Invalid(f"{value} is not a rate between 0 and 1 (write 25 % as 0.25)")
     return number
@@ -109,6 +120,8 @@ class Column:
 
 
 _MISSING = float("nan")
+#: Value given to a required cell that is missing or unreadable (the row is then not checked further).
+_FILL = {"int64": 0, "bool": False, "float64": _MISSING, "object": None}
 SPECS: dict[str, dict[str, Column]] = {
     "patrimoine": {
         "bailleur": Column(_code, True),
@@ -156,6 +169,8 @@ SPECS: dict[str, dict[str, Column]] = {
     },
 }
 META_KEYS = ("nom", "territoire", "annee", "politique", "surcharges")
+#: Tables that must hold at least one row.
+NON_EMPTY = ("patrimoine", "reservataires")
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,100 +206,182 @@ class Instance:
             f"flux base {p['flux_base'].sum():.1f} dwellings/year"
         )
 
+    def differences(self, other: Instance) -> list[str]:
+        """What differs in the data of two instances (not their source, SHA-256, row numbers or warnings)."""
+        found = [
+            f"{name}: {getattr(self, name)!r} != {getattr(other, name)!r}"
+            for name in ("nom", "territoire", "annee")
+            if getattr(self, name) != getattr(other, name)
+        ]
+        if (self.policy.name, self.policy.to_dict()) != (other.policy.name, other.policy.to_dict()):
+            found.append(f"policy: {self.policy.name} {self.policy.to_dict()} != {other.policy.name} {other.policy.to_dict()}")
+        for name in TABLES:
+            mine, theirs = (getattr(i, name).drop(columns="row").reset_index(drop=True) for i in (self, other))
+            try:
+                pd.testing.assert_frame_equal(mine, theirs, check_exact=False, rtol=1e-12)
+            except AssertionError as exc:
+                found.append(f"{name}: {exc}")
+        return found
 
-def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> pd.DataFrame:
+    def same_data(self, other: Instance) -> bool:
+        """True when both instances hold the same data, whatever form they were read from."""
+        return not self.differences(other)
+
+
+@dataclass
+class _Table:
+    """A typed table and the cells that could not be used (missing or unreadable)."""
+
+    source: str
+    frame: pd.DataFrame
+    bad: dict[str, set[int]]
+    usable: bool
+
+    def valid(self, *columns: str) -> pd.DataFrame:
+        """The rows whose cells in ``columns`` were all read."""
+        rows = set().union(*(self.bad.get(c, set()) for c in columns))
+        return self.frame[~self.frame["row"].isin(rows)]
+
+    def has_bad(self, *columns: str) -> bool:
+        return any(self.bad.get(c) for c in columns)
+
+
+def _empty_frame(spec: dict[str, Column]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=s.dtype) for c, s in spec.items()} | {"row": pd.Series(dtype="int64")})
+
+
+def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _Table:
     """Parse the cells of one table by its spec; record every bad cell."""
     spec = SPECS[name]
     if raw is None:
-        return pd.DataFrame({c: pd.Series(dtype=s.dtype) for c, s in spec.items()} | {"row": pd.Series(dtype="int64")})
+        return _Table(name, _empty_frame(spec), {}, False)
+    if not raw.rows:
+        if name in NON_EMPTY:
+            problems.append(Problem(raw.source, None, None, f"'{name}' has no rows of data"))
+        elif name == "stock":
+            problems.append(Problem(raw.source, None, None,
+                                    "there are no rights in stock: the whole flux stays with the bailleurs", "warning"))
+        return _Table(raw.source, _empty_frame(spec), {}, name not in NON_EMPTY)
+    if not set(raw.columns) & set(spec):
+        required = ", ".join(c for c, s in spec.items() if s.required)
+        problems.append(Problem(raw.source, raw.header_row, None,
+                                f"this is not a '{name}' table: no column has a known name; "
+                                f"its first row must name the columns ({required}, ...)"))
+        return _Table(raw.source, _empty_frame(spec), {}, False)
     for col in raw.columns:
         if col not in spec:
-            problems.append(
-                Problem(raw.source, 1, col, f"unknown column '{col}' is ignored{closest(col, spec)}", "warning")
-            )
-    missing = [c for c, s in spec.items() if s.required and c not in raw.columns]
-    for col in missing:
-        problems.append(Problem(raw.source, 1, col, f"required column '{col}' is missing"))
+            problems.append(Problem(raw.source, raw.header_row, col,
+                                    f"unknown column '{col}' is ignored{closest(col, spec)}", "warning"))
+    bad: dict[str, set[int]] = {c: set() for c in spec}
+    all_rows = {number for number, _ in raw.rows}
+    for col, s in spec.items():
+        if s.required and col not in raw.columns:
+            problems.append(Problem(raw.source, raw.header_row, col, f"required column '{col}' is missing"))
+            bad[col] = set(all_rows)
     records = []
     for number, cells in raw.rows:
-        if "\0extra" in cells:
-            problems.append(Problem(raw.source, number, None, "the row has more cells than the header"))
         record: dict[str, Any] = {"row": number}
         for col, s in spec.items():
             value = cells.get(col)
+            fill = s.default if s.default is not None else _FILL[s.dtype]
             if value is None or (isinstance(value, str) and value.strip() == ""):
-                if s.required and col not in missing:
+                if s.required and col in raw.columns:
                     problems.append(Problem(raw.source, number, col, f"'{col}' is empty; a value is required"))
-                record[col] = s.default
+                    bad[col].add(number)
+                record[col] = fill
                 continue
             try:
                 record[col] = s.parse(value)
             except _Invalid as exc:
                 problems.append(Problem(raw.source, number, col, str(exc)))
-                record[col] = s.default
+                bad[col].add(number)
+                record[col] = fill
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=[*spec, "row"])
     for col, s in spec.items():
         if s.dtype != "object":
-            frame[col] = frame[col].fillna(s.default if s.default is not None else _MISSING).astype(s.dtype)
-    return frame.astype({"row": "int64"})
+            frame[col] = frame[col].astype(s.dtype)
+    return _Table(raw.source, frame.astype({"row": "int64"}), bad, True)
 
 
-def _duplicates(frame: pd.DataFrame, keys: list[str], source: str, problems: list[Problem]) -> None:
-    dup = frame[frame.duplicated(keys, keep="first")]
-    first = frame.drop_duplicates(keys).set_index(keys)["row"]
-    for _, r in dup.iterrows():
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts (much faster to loop over than ``iterrows``)."""
+    return frame.to_dict("records")
+
+
+def _segment(bailleur: str, commune: str, qpv: bool) -> str:
+    return f"{bailleur} / {commune} / {'QPV' if qpv else 'hors QPV'}"
+
+
+def _duplicates(t: _Table, keys: list[str], what: Callable[[dict[str, Any]], str], problems: list[Problem]) -> None:
+    """Report every row whose key repeats an earlier row."""
+    frame = t.valid(*keys)
+    first: dict[tuple, int] = {}
+    for r in _records(frame):
         key = tuple(r[k] for k in keys)
-        shown = ", ".join(f"{k}={v}" for k, v in zip(keys, key))
-        problems.append(
-            Problem(source, int(r["row"]), keys[-1], f"duplicate of row {first.loc[key if len(keys) > 1 else key[0]]} ({shown})")
-        )
+        if key in first:
+            problems.append(Problem(t.source, int(r["row"]), keys[-1],
+                                    f"{what(r)} is already given on row {first[key]}; it must appear once"))
+        else:
+            first[key] = int(r["row"])
 
 
-def _check_patrimoine(p: pd.DataFrame, src: str, problems: list[Problem]) -> pd.DataFrame:
-    _duplicates(p, ["bailleur", "commune", "qpv"], src, problems)
-    for _, r in p[p["logements_hors_flux"] > p["logements"]].iterrows():
-        problems.append(
-            Problem(src, int(r["row"]), "logements_hors_flux",
-                    f"{r['logements_hors_flux']} dwellings kept in stock exceed the segment's {r['logements']} dwellings")
-        )
-    both = p["liberations"].notna() & p["taux_rotation"].notna()
-    neither = p["liberations"].isna() & p["taux_rotation"].isna()
-    for _, r in p[both].iterrows():
+_FLUX_INPUTS = ("logements", "logements_hors_flux", "liberations", "taux_rotation",
+                "mises_en_service", "mutations_internes", "relogements")
+
+
+def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
+    src = t.source
+    _duplicates(t, ["bailleur", "commune", "qpv"],
+                lambda r: f"segment {_segment(r['bailleur'], r['commune'], r['qpv'])}", problems)
+    rows = t.valid("logements", "logements_hors_flux")
+    for r in _records(rows[rows["logements_hors_flux"] > rows["logements"]]):
+        t.bad["logements_hors_flux"].add(int(r["row"]))
+        problems.append(Problem(src, int(r["row"]), "logements_hors_flux",
+                                f"{r['logements_hors_flux']} dwellings kept in stock exceed the segment's "
+                                f"{r['logements']} dwellings"))
+    rows = t.valid("liberations", "taux_rotation")
+    for r in _records(rows[rows["liberations"].notna() & rows["taux_rotation"].notna()]):
+        t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "taux_rotation",
                                 "give either 'liberations' or 'taux_rotation', not both"))
-    for _, r in p[neither].iterrows():
+    for r in _records(rows[rows["liberations"].isna() & rows["taux_rotation"].isna()]):
+        t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem(src, int(r["row"]), "liberations",
                                 "give 'liberations' (releases per year) or 'taux_rotation' (turnover rate)"))
-    epcis = p.groupby("commune")["epci"].unique()
+    rows = t.valid("commune", "epci")
+    epcis = rows.groupby("commune")["epci"].unique()
     for commune, codes in epcis[epcis.map(len) > 1].items():
-        rows = p.loc[p["commune"] == commune, "row"].tolist()
-        problems.append(Problem(src, int(rows[-1]), "epci",
+        numbers = rows.loc[rows["commune"] == commune, "row"].tolist()
+        problems.append(Problem(src, int(numbers[-1]), "epci",
                                 f"commune {commune} is given in several EPCIs ({', '.join(sorted(codes))}) on rows "
-                                f"{', '.join(map(str, rows))}; a commune belongs to one EPCI"))
-    p = p.copy()
+                                f"{', '.join(map(str, numbers))}; a commune belongs to one EPCI"))
+    p = t.frame.copy()
     p["logements_flux"] = (p["logements"] - p["logements_hors_flux"]).clip(lower=0)
     p["liberations"] = p["liberations"].fillna(p["taux_rotation"] * p["logements_flux"])
     p["flux_base"] = p["liberations"] + p["mises_en_service"] - p["mutations_internes"] - p["relogements"]
-    for _, r in p[p["flux_base"] < -1e-9].iterrows():
-        problems.append(
-            Problem(src, int(r["row"]), "mutations_internes",
-                    f"internal transfers and rehousing ({r['mutations_internes'] + r['relogements']:g}) exceed releases "
-                    f"plus new lettings ({r['liberations'] + r['mises_en_service']:g}): the flux base would be negative")
-        )
+    checkable = p["row"].isin(t.valid(*_FLUX_INPUTS)["row"])
+    for r in _records(p[checkable & (p["flux_base"] < -1e-9)]):
+        column = "mutations_internes" if r["mutations_internes"] >= r["relogements"] else "relogements"
+        problems.append(Problem(src, int(r["row"]), column,
+                                f"internal transfers and rehousing ({r['mutations_internes'] + r['relogements']:g}) "
+                                f"exceed releases plus new lettings ({r['liberations'] + r['mises_en_service']:g}): "
+                                "the flux base of the segment would be negative"))
     return p
 
 
-def _perimeters(res: pd.DataFrame, p: pd.DataFrame, src: str, problems: list[Problem]) -> pd.DataFrame:
-    communes = set(p["commune"])
-    by_epci = p.groupby("epci")["commune"].unique().map(lambda a: set(a)).to_dict()
+def _perimeters(t: _Table, p: _Table, problems: list[Problem]) -> pd.DataFrame:
+    """The communes of each réservataire's perimeter (None: the whole département)."""
+    communes = set(p.valid("commune")["commune"])
+    by_epci = {e: set(g) for e, g in p.valid("commune", "epci").groupby("epci")["commune"]}
     perimeters: list[tuple[str, ...] | None] = []
-    for _, r in res.iterrows():
+    for r in _records(t.frame):
         codes = [c for c in re.split(r"[\s,;]+", r["perimetre"] or "") if c]
         if not codes:
             if r["type"] in ("commune", "epci"):
-                problems.append(Problem(src, int(r["row"]), "perimetre",
-                                        f"a réservataire of type '{r['type']}' needs a perimeter (its commune or EPCI codes)"))
+                problems.append(Problem(t.source, int(r["row"]), "perimetre",
+                                        f"a réservataire of type '{r['type']}' needs a perimeter "
+                                        "(its commune or EPCI codes, separated by spaces)"))
             perimeters.append(None)
             continue
         chosen: set[str] = set()
@@ -293,118 +390,171 @@ def _perimeters(res: pd.DataFrame, p: pd.DataFrame, src: str, problems: list[Pro
                 chosen.add(code)
             elif code in by_epci:
                 chosen |= by_epci[code]
-            else:
-                problems.append(Problem(src, int(r["row"]), "perimetre",
-                                        f"'{code}' names no commune or EPCI of patrimoine"))
+            elif p.usable and not p.has_bad("commune", "epci"):
+                problems.append(Problem(t.source, int(r["row"]), "perimetre",
+                                        f"'{code}' names no commune or EPCI of patrimoine"
+                                        f"{closest(code, communes | set(by_epci))}"))
         perimeters.append(tuple(sorted(chosen)))
-    res = res.copy()
+    res = t.frame.copy()
     res["communes"] = pd.Series(perimeters, index=res.index, dtype="object")
     return res
 
 
-def _check_q1_bounds(frame: pd.DataFrame, src: str, problems: list[Problem]) -> None:
-    bad = frame["part_q1_min"] > frame["part_q1_max"]
-    for _, r in frame[bad].iterrows():
-        problems.append(Problem(src, int(r["row"]), "part_q1_min",
-                                f"part_q1_min {r['part_q1_min']} is above part_q1_max {r['part_q1_max']}"))
+def _check_q1_bounds(t: _Table, problems: list[Problem]) -> None:
+    rows = t.valid("part_q1_min", "part_q1_max")
+    for r in _records(rows[rows["part_q1_min"] > rows["part_q1_max"]]):
+        problems.append(Problem(t.source, int(r["row"]), "part_q1_min",
+                                f"part_q1_min {r['part_q1_min']:g} is above part_q1_max {r['part_q1_max']:g}"))
 
 
-def _check_stock(stock: pd.DataFrame, p: pd.DataFrame, res: pd.DataFrame, annee: int,
-                 src: str, problems: list[Problem]) -> None:
-    _duplicates(stock, ["bailleur", "reservataire", "commune", "qpv"], src, problems)
-    segments = p.set_index(["bailleur", "commune", "qpv"])
-    perimeter = res.set_index("reservataire")["communes"].to_dict()
-    for _, r in stock.iterrows():
-        key = (r["bailleur"], r["commune"], r["qpv"])
-        if key not in segments.index:
-            where = "in QPV" if r["qpv"] else "outside QPV"
-            problems.append(Problem(src, int(r["row"]), "commune",
-                                    f"no segment of patrimoine for bailleur {key[0]} in commune {key[1]} {where}"))
+def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table, res: pd.DataFrame,
+                 annee: int | None, problems: list[Problem]) -> None:
+    src = t.source
+    keys = ["bailleur", "commune", "qpv"]
+    _duplicates(t, ["bailleur", "reservataire", "commune", "qpv"],
+                lambda r: f"the right of {r['reservataire']} on segment {_segment(r['bailleur'], r['commune'], r['qpv'])}",
+                problems)
+    known = patrimoine[patrimoine["row"].isin(p.valid(*keys)["row"])]
+    segments = set(zip(known["bailleur"], known["commune"], known["qpv"]))
+    places = set(zip(known["bailleur"], known["commune"]))
+    bailleurs = set(known["bailleur"])
+    unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"])
+    perimeter = res.set_index("reservataire")["communes"].to_dict() if r_table.usable else {}
+    for r in _records(t.valid(*keys)):
+        if not p.usable or r["bailleur"] in unsure or (r["bailleur"], r["commune"], r["qpv"]) in segments:
+            continue
+        if r["bailleur"] not in bailleurs:
+            column, text = "bailleur", f"bailleur '{r['bailleur']}' has no segment in patrimoine{closest(r['bailleur'], bailleurs)}"
+        elif (r["bailleur"], r["commune"]) not in places:
+            column, text = "commune", f"bailleur {r['bailleur']} has no segment in commune {r['commune']}"
+        else:
+            column, text = "qpv", f"patrimoine has no segment {_segment(r['bailleur'], r['commune'], r['qpv'])}"
+        problems.append(Problem(src, int(r["row"]), column, text))
+    check_res = r_table.usable and not r_table.has_bad("reservataire")
+    for r in _records(t.valid("reservataire") if check_res else t.frame.iloc[:0]):
         if r["reservataire"] not in perimeter:
             problems.append(Problem(src, int(r["row"]), "reservataire",
-                                    f"'{r['reservataire']}' is not in reservataires"
-                                    f"{closest(r['reservataire'], perimeter)}"))
-        elif perimeter[r["reservataire"]] is not None and r["commune"] not in perimeter[r["reservataire"]]:
+                                    f"'{r['reservataire']}' is not in reservataires{closest(r['reservataire'], perimeter)}"))
+    places_known = p.usable and not p.has_bad("commune", "epci")
+    for r in _records(t.valid("reservataire", "commune")):
+        communes = perimeter.get(r["reservataire"]) if places_known else None
+        if communes is not None and r["commune"] not in communes:
             problems.append(Problem(src, int(r["row"]), "commune",
                                     f"commune {r['commune']} lies outside the perimeter of réservataire {r['reservataire']}"))
-    live = stock[~(stock["fin_droits"] < annee)]
-    totals = live.groupby(["bailleur", "commune", "qpv"])["logements_reserves"].agg(["sum", "size"])
-    for key, t in totals.iterrows():
-        if key in segments.index and t["sum"] > segments.loc[key, "logements_flux"]:
-            rows = live.loc[(live["bailleur"] == key[0]) & (live["commune"] == key[1]) & (live["qpv"] == key[2]), "row"]
-            problems.append(Problem(src, int(rows.max()), "logements_reserves",
-                                    f"{t['sum']} reserved dwellings on rows {', '.join(map(str, rows))} exceed the "
-                                    f"{segments.loc[key, 'logements_flux']} flux-eligible dwellings of segment "
-                                    f"{key[0]} / {key[1]} / {'QPV' if key[2] else 'hors QPV'}"))
+    rows = t.valid(*keys, "logements_reserves", "fin_droits")
+    if annee is not None:
+        for r in _records(rows[rows["fin_droits"] < annee]):
+            problems.append(Problem(src, int(r["row"]), "fin_droits",
+                                    f"rights of {r['reservataire']} on {r['logements_reserves']} dwellings of bailleur "
+                                    f"{r['bailleur']} in commune {r['commune']} ended in {int(r['fin_droits'])}, "
+                                    f"before {annee}: they are dropped", "warning"))
+        rows = rows[~(rows["fin_droits"] < annee)]
+    counted = known[known["row"].isin(p.valid("logements", "logements_hors_flux")["row"])]
+    eligible: dict[tuple, int] = {}
+    for s in _records(counted):
+        eligible.setdefault((s["bailleur"], s["commune"], s["qpv"]), int(s["logements_flux"]))
+    for key, group in rows.groupby(keys):
+        total = int(group["logements_reserves"].sum())
+        if key in eligible and total > eligible[key]:
+            numbers = ", ".join(map(str, group["row"]))
+            problems.append(Problem(src, int(group["row"].max()), "logements_reserves",
+                                    f"{total} reserved dwellings (rows {numbers}) exceed the {eligible[key]} "
+                                    f"flux-eligible dwellings of segment {_segment(*key)}"))
 
 
 def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
+    """The `instance` keys, checked (missing keys are not reported when the whole part is missing)."""
     meta = dict(raw.meta)
     src = raw.meta_source
     for key in meta:
         if key not in META_KEYS:
-            problems.append(Problem(src, None, key, f"unknown key '{key}'{closest(key, META_KEYS)}", "warning"))
+            problems.append(Problem(src, raw.meta_rows.get(key), key,
+                                    f"unknown key '{key}' is ignored{closest(key, META_KEYS)}", "warning"))
     out: dict[str, Any] = {
         "nom": str(meta.get("nom") or Path(raw.source).stem),
         "politique": str(meta.get("politique") or "elan-2020"),
         "surcharges": meta.get("surcharges") or {},
         "territoire": "",
-        "annee": 0,
+        "annee": None,
     }
-    if meta.get("territoire") in (None, ""):
-        problems.append(Problem(src, None, "territoire", "'territoire' (the département code) is missing"))
+    territoire = meta.get("territoire")
+    if territoire in (None, ""):
+        if raw.meta_found:
+            problems.append(Problem(src, None, "territoire", "'territoire' (the département code, e.g. 33) is missing"))
     else:
-        out["territoire"] = _code(meta["territoire"])
-    try:
-        out["annee"] = _year(meta.get("annee"))
-    except (_Invalid, TypeError):
-        problems.append(Problem(src, None, "annee", f"'annee' must be the year of the flux, not {meta.get('annee')!r}"))
+        numeric = isinstance(territoire, (int, float)) and not isinstance(territoire, bool)
+        out["territoire"] = _code(territoire).zfill(2) if numeric else _code(territoire)
+    if meta.get("annee") in (None, ""):
+        if raw.meta_found:
+            problems.append(Problem(src, None, "annee", "'annee' (the year of the flux, e.g. 2025) is missing"))
+    else:
+        try:
+            out["annee"] = _year(meta["annee"])
+        except _Invalid:
+            problems.append(Problem(src, raw.meta_rows.get("annee"), "annee",
+                                    f"'annee' must be the year of the flux, not {meta['annee']!r}"))
     if not isinstance(out["surcharges"], Mapping):
-        problems.append(Problem(src, None, "surcharges", "'surcharges' must be a table of policy keys"))
+        problems.append(Problem(src, raw.meta_rows.get("surcharges"), "surcharges",
+                                "'surcharges' must be a table of policy keys and values"))
         out["surcharges"] = {}
     return out
+
+
+def _policy(raw: RawInstance, meta: dict[str, Any], problems: list[Problem]) -> Policy | None:
+    """The instance's policy with its overrides; unknown names and keys are reported with the closest known one."""
+    src = raw.meta_source
+    overrides = flatten(meta["surcharges"])
+    bad = check_values(overrides, "surcharges")
+    problems += [Problem(src, raw.meta_rows.get(f"surcharges.{p.column}"), f"surcharges.{p.column}", p.message)
+                 for p in bad]
+    try:
+        policy = load_policy(meta["politique"], base=raw.base_dir)
+    except PolicyError as exc:
+        problems += [Problem(src, raw.meta_rows.get("politique"), "politique", p.message) if p.file == "politique"
+                     else p for p in exc.problems]
+        return None
+    return None if bad else policy.with_overrides(overrides)
 
 
 def build_instance(raw: RawInstance) -> Instance:
     """Type and check raw tables; raise :class:`InstanceError` with every problem found."""
     problems = list(raw.problems)
     meta = _meta(raw, problems)
-    policy = None
-    try:
-        policy = load_policy(meta["politique"], base=raw.base_dir).with_overrides(meta["surcharges"], "surcharges")
-    except PolicyError as exc:
-        problems += [Problem(raw.meta_source if p.file == "surcharges" else p.file, p.row, p.column, p.message)
-                     for p in exc.problems]
-    frames = {name: _typed_table(name, raw.tables.get(name), problems) for name in SPECS}
-    src = {name: raw.tables[name].source if name in raw.tables else name for name in SPECS}
-    p = _check_patrimoine(frames["patrimoine"], src["patrimoine"], problems)
-    res = frames["reservataires"]
-    _duplicates(res, ["reservataire"], src["reservataires"], problems)
-    _check_q1_bounds(res, src["reservataires"], problems)
-    res = _perimeters(res, p, src["reservataires"], problems)
-    _check_stock(frames["stock"], p, res, meta["annee"], src["stock"], problems)
-    cil = frames["cil"]
-    _duplicates(cil, ["epci"], src["cil"], problems)
-    for _, r in cil[~cil["epci"].isin(p["epci"])].iterrows():
-        problems.append(Problem(src["cil"], int(r["row"]), "epci", f"EPCI {r['epci']} has no segment in patrimoine"))
-    bailleurs = frames["bailleurs"]
-    _duplicates(bailleurs, ["bailleur"], src["bailleurs"], problems)
-    _check_q1_bounds(bailleurs, src["bailleurs"], problems)
-    for _, r in bailleurs[~bailleurs["bailleur"].isin(p["bailleur"])].iterrows():
-        problems.append(Problem(src["bailleurs"], int(r["row"]), "bailleur",
-                                f"bailleur {r['bailleur']} has no segment in patrimoine", "warning"))
+    policy = _policy(raw, meta, problems)
+    t = {name: _typed_table(name, raw.tables.get(name), problems) for name in SPECS}
+    p = _check_patrimoine(t["patrimoine"], problems)
+    _duplicates(t["reservataires"], ["reservataire"], lambda r: f"réservataire '{r['reservataire']}'", problems)
+    _check_q1_bounds(t["reservataires"], problems)
+    res = _perimeters(t["reservataires"], t["patrimoine"], problems)
+    _check_stock(t["stock"], t["patrimoine"], p, t["reservataires"], res, meta["annee"], problems)
+    _duplicates(t["cil"], ["epci"], lambda r: f"EPCI {r['epci']}", problems)
+    epcis = set(t["patrimoine"].valid("epci")["epci"])
+    if t["patrimoine"].usable and not t["patrimoine"].has_bad("epci"):
+        for r in _records(t["cil"].valid("epci")):
+            if r["epci"] not in epcis:
+                problems.append(Problem(t["cil"].source, int(r["row"]), "epci",
+                                        f"EPCI {r['epci']} has no segment in patrimoine{closest(r['epci'], epcis)}"))
+    _duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
+    _check_q1_bounds(t["bailleurs"], problems)
+    if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
+        for r in _records(t["bailleurs"].valid("bailleur")):
+            if r["bailleur"] not in set(p["bailleur"]):
+                problems.append(Problem(t["bailleurs"].source, int(r["row"]), "bailleur",
+                                        f"bailleur {r['bailleur']} has no segment in patrimoine", "warning"))
     if any(pr.severity == "error" for pr in problems) or policy is None:
         raise InstanceError(problems)
     return Instance(
         nom=meta["nom"], territoire=meta["territoire"], annee=meta["annee"], policy=policy,
         patrimoine=p.reset_index(drop=True), reservataires=res.reset_index(drop=True),
-        stock=frames["stock"], cil=cil, bailleurs=bailleurs, source=raw.source, sha256=raw.sha256,
-        warnings=tuple(problems), sources=src, surcharges=flatten(meta["surcharges"]),
+        stock=t["stock"].frame, cil=t["cil"].frame, bailleurs=t["bailleurs"].frame,
+        source=raw.source, sha256=raw.sha256, warnings=tuple(problems),
+        sources={name: table.source for name, table in t.items()}, surcharges=flatten(meta["surcharges"]),
     )
 
 
 def load_instance(source: str | Path | Mapping[str, Any]) -> Instance:
-    """Read and validate an instance (SPEC §2); raise :class:`InstanceError` listing every problem."""
+    """Read and validate an instance (SPEC §2) from a CSV folder, an .xlsx workbook, a .json file
+    or a mapping of the JSON shape; raise :class:`InstanceError` listing every problem."""
     start = time.perf_counter()
     inst = build_instance(read_raw(source))
     return dataclasses.replace(inst, load_seconds=time.perf_counter() - start)

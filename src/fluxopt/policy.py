@@ -205,7 +205,7 @@ def _resolve(name_or_path: str | Path, base: Path | None) -> Path:
             path = base / path
         if path.is_file():
             return path
-        raise PolicyError([Problem(text, None, None, "policy file not found")])
+        raise PolicyError([Problem("politique", None, None, f"policy file '{text}' not found")])
     for d in policy_dirs():
         if (d / f"{text}.toml").is_file():
             return d / f"{text}.toml"

@@ -1,41 +1,72 @@
 """Readers: an instance on disk (or in memory) to raw tables of cells, with their locations.
 
 Every reader yields the same :class:`RawInstance`; typing and checking the
-cells is the job of :mod:`fluxopt.instance`.
+cells is the job of :mod:`fluxopt.instance`. The forms (see ``docs/inputs.md``):
+
+- a folder with ``instance.toml`` and the CSV files of SPEC §2. Problems name
+  the file (``patrimoine.csv``) and the line number of the file (header = 1);
+- an ``.xlsx`` workbook with one sheet per table (``instance``, ``patrimoine``,
+  ...). Problems name the sheet as ``patrimoine (sheet)`` and the row number
+  Excel shows;
+- a JSON document or a Python mapping ``{"instance": {...}, "patrimoine":
+  [{...}, ...], ...}``. Problems name the table as ``patrimoine (JSON)`` and the
+  record number counted from 1 (the first record of the array is record 1).
+
+Table, sheet and column names are matched ignoring case, accents and
+surrounding spaces (``Réservataires`` is ``reservataires``).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import hashlib
 import io
+import json
 import re
 import tomllib
+import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
-from fluxopt.problems import InstanceError, Problem
+import pandas as pd
+
+from fluxopt.problems import InstanceError, Problem, Severity, closest
 
 TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs")
 REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+META = "instance"
+#: Prefix of the keys of the `instance` sheet that override the policy (``surcharges.cil.strict``).
+OVERRIDE_PREFIX = "surcharges."
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d[\d \u00a0\u202f]*)?,\d+ ?%?$")
+_KEY_HEADERS = {"cle", "key"}
 
 Cell = str | int | float | bool | None
 
 
 @dataclass
 class RawTable:
-    """A table as read: its source name (file or sheet), header and rows with their user-visible numbers."""
+    """A table as read: its source name (file or sheet), header and rows with their user-visible numbers.
+
+    ``header_row`` is the row number of the header (None for JSON records, which have none).
+    """
 
     source: str
     columns: list[str]
     rows: list[tuple[int, dict[str, Cell]]]
+    header_row: int | None = 1
 
 
 @dataclass
 class RawInstance:
-    """What a reader produces: the `instance` key/values and the tables."""
+    """What a reader produces: the `instance` key/values and the tables.
+
+    ``meta_rows`` gives the row of each `instance` key when the form has rows;
+    ``meta_found`` is False when the `instance` part itself is missing (already reported).
+    """
 
     source: str
     meta_source: str
@@ -44,6 +75,115 @@ class RawInstance:
     sha256: str
     base_dir: Path | None = None
     problems: list[Problem] = field(default_factory=list)
+    meta_rows: dict[str, int] = field(default_factory=dict)
+    meta_found: bool = True
+
+
+@functools.lru_cache(maxsize=1024)
+def normalize_name(text: Any) -> str:
+    """A table, sheet or column name as matched: lower case, no accents, '_' for inner spaces."""
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s\-]+", "_", plain.strip().lower())
+
+
+def _cell(value: Any) -> Cell:
+    """A cell of any reader as str (stripped), int, float, bool or None (empty)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip() or None
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # NaN, NaT, pd.NA of DataFrames
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severity) -> tuple[RawTable | None, list[Problem]]:
+    """A table from numbered rows of cells: the first non-empty row is the header.
+
+    Returns None when there is no header at all. ``extra`` is the severity of
+    values found outside the named columns.
+    """
+    problems: list[Problem] = []
+    header: list[str] | None = None
+    header_row = 1
+    rows: list[tuple[int, dict[str, Cell]]] = []
+    for number, values in records:
+        cells = [_cell(v) for v in values]
+        if not any(c is not None for c in cells):
+            continue
+        if header is None:
+            header_row = number
+            header = [normalize_name(c) if c is not None else "" for c in cells]
+            seen: set[str] = set()
+            for name in header:
+                if name and name in seen:
+                    problems.append(Problem(source, number, name, f"column '{name}' appears twice; keep only one"))
+                seen.add(name)
+            continue
+        record: dict[str, Cell] = {}
+        stray = False
+        for i, value in enumerate(cells):
+            name = header[i] if i < len(header) else ""
+            if name:
+                record.setdefault(name, value)
+            elif value is not None:
+                stray = True
+        if stray:
+            message = (
+                "the row has more cells than the header has columns (in a comma-separated file, "
+                "write decimals with a point, or quote them)"
+                if extra == "error"
+                else "values in a column without a name in the header row are ignored"
+            )
+            problems.append(Problem(source, number, None, message, extra))
+        rows.append((number, record))
+    if header is None:
+        return None, problems
+    return RawTable(source, [c for c in header if c], rows, header_row), problems
+
+
+def _decode_csv(data: bytes, name: str) -> tuple[str | None, Problem | None]:
+    """The text of a CSV file, or the problem saying how to re-save it."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, Problem(name, None, None, "the file is saved as 'Unicode text' (UTF-16); re-save it as "
+                                               "'CSV UTF-8 (comma delimited)'")
+    if data.startswith(b"PK\x03\x04") or b"\0" in data[:4096]:
+        return None, Problem(name, None, None, "this is not a CSV text file (it looks like a workbook or another "
+                                               "binary file); save the sheet as 'CSV UTF-8' or give the .xlsx workbook itself")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, Problem(
+            name, line, None,
+            "the file is not in UTF-8 (probably saved as plain 'CSV' by Excel, in the Windows encoding); "
+            "re-save it as 'CSV UTF-8 (comma delimited)' in Excel, or choose the UTF-8 character set "
+            "in LibreOffice's 'Save as' options",
+        )
+
+
+def parse_csv(text: str, source: str) -> tuple[RawTable | None, list[Problem]]:
+    """Parse CSV text separated by ',' or ';' (then a decimal comma is accepted)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    sep = ";" if first.count(";") > first.count(",") else ","
+    numbered = []
+    for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=sep), start=1):
+        cells: list[Any] = []
+        for cell in record:
+            value = cell.strip()
+            if sep == ";" and _DECIMAL_COMMA.match(value):
+                value = re.sub(r"[ \u00a0\u202f]", "", value).replace(",", ".")
+            cells.append(value)
+        numbered.append((number, cells))
+    return _table(source, numbered, "error")
 
 
 def _sha256_files(paths: list[Path], root: Path) -> str:
@@ -54,78 +194,294 @@ def _sha256_files(paths: list[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_csv(text: str, source: str) -> RawTable:
-    """Parse CSV text separated by ',' or ';' (then a decimal comma is accepted)."""
-    lines = text.splitlines()
-    header = lines[0] if lines else ""
-    sep = ";" if header.count(";") > header.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    records = list(reader)
-    if not records:
-        return RawTable(source, [], [])
-    columns = [c.strip() for c in records[0]]
-    rows = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue
-        cells: dict[str, Cell] = {}
-        for col, cell in zip(columns, record):
-            value = cell.strip()
-            if sep == ";" and _DECIMAL_COMMA.match(value):
-                value = value.replace(",", ".")
-            cells[col] = value if value != "" else None
-        if len(record) > len(columns):
-            cells["\0extra"] = len(record) - len(columns)
-        rows.append((number, cells))
-    return RawTable(source, columns, rows)
+def _toml_rows(text: str) -> dict[str, int]:
+    """Line number of each top-level key of a TOML text (before its first [table])."""
+    rows: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("["):
+            break
+        if match := re.match(r"\s*([A-Za-z0-9_]+)\s*=", line):
+            rows.setdefault(match.group(1), number)
+    return rows
 
 
 def read_csv_folder(folder: Path) -> RawInstance:
     """Read an instance folder: instance.toml and the CSV files of SPEC §2."""
     problems: list[Problem] = []
     meta: dict[str, Any] = {}
+    meta_rows: dict[str, int] = {}
     meta_path = folder / "instance.toml"
+    files = [meta_path] if meta_path.is_file() else []
+    meta_found = False
     if meta_path.is_file():
         try:
-            meta = tomllib.loads(meta_path.read_text(encoding="utf-8-sig"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.append(Problem("instance.toml", None, None, f"not a valid TOML file: {exc}"))
+            text = meta_path.read_bytes().decode("utf-8-sig")
+            meta = tomllib.loads(text)
+            meta_rows = _toml_rows(text)
+            meta_found = True
+        except UnicodeDecodeError:
+            problems.append(Problem("instance.toml", None, None, "the file is not in UTF-8; re-save it as UTF-8 text"))
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(Problem("instance.toml", None, None,
+                                    f"not a valid TOML file ({exc}); write one 'key = value' per line, text in quotes"))
     else:
         problems.append(Problem("instance.toml", None, None, "file is missing"))
+    present = {normalize_name(p.stem): p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".csv"}
     tables: dict[str, RawTable] = {}
-    files = [meta_path] if meta_path.is_file() else []
     for name in TABLES:
-        path = folder / f"{name}.csv"
-        if not path.is_file():
+        path = present.get(name)
+        if path is None:
             if name in REQUIRED_TABLES:
                 problems.append(Problem(f"{name}.csv", None, None, "file is missing"))
             continue
         files.append(path)
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            problems.append(
-                Problem(
-                    path.name,
-                    None,
-                    None,
-                    "the file is not in UTF-8; re-save it as 'CSV UTF-8 (comma or semicolon delimited)'",
-                )
-            )
+        text, problem = _decode_csv(path.read_bytes(), path.name)
+        if problem is not None:
+            problems.append(problem)
             continue
-        tables[name] = parse_csv(text, path.name)
+        table, found = parse_csv(text, path.name)
+        problems += found
+        if table is None:
+            problems.append(_empty(path.name, name))
+        else:
+            tables[name] = table
+    for key, path in present.items():
+        if key not in TABLES:
+            problems.append(Problem(path.name, None, None, f"file '{path.name}' is not part of an instance and is "
+                                                           f"ignored{closest(key, TABLES)}", "warning"))
     sha = _sha256_files(files, folder)
-    return RawInstance(str(folder), "instance.toml", meta, tables, sha, folder, problems)
+    return RawInstance(str(folder), "instance.toml", meta, tables, sha, folder, problems, meta_rows, meta_found)
+
+
+def _empty(source: str, name: str) -> Problem:
+    severity = "error" if name in REQUIRED_TABLES else "warning"
+    tail = "" if severity == "error" else "; it is ignored"
+    return Problem(source, None, None, f"'{name}' is empty: its first row must name the columns{tail}", severity)
+
+
+def _override_value(value: Cell) -> Any:
+    """A policy override written in a cell: booleans in any language, numbers, TOML lists, text."""
+    if not isinstance(value, str):
+        return value
+    word = value.lower()
+    if word in ("true", "vrai", "oui", "yes"):
+        return True
+    if word in ("false", "faux", "non", "no"):
+        return False
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _meta_from_rows(source: str, records: Iterable[tuple[int, list[Any]]]) -> tuple[dict[str, Any], dict[str, int], list[Problem]]:
+    """The `instance` sheet: key in column A, value in column B; a first row 'cle | valeur' or
+    'key | value' is a header. Keys ``surcharges.<policy key>`` override the policy."""
+    meta: dict[str, Any] = {}
+    rows: dict[str, int] = {}
+    problems: list[Problem] = []
+    first = True
+    for number, values in records:
+        cells = [_cell(v) for v in values] + [None, None]
+        key, value = cells[0], cells[1]
+        if key is None and value is None:
+            continue
+        if first and normalize_name(key) in _KEY_HEADERS:
+            first = False
+            continue
+        first = False
+        if key is None:
+            problems.append(Problem(source, number, None, "a value without a key in column A"))
+            continue
+        name = str(key).strip()
+        if name.lower().startswith(OVERRIDE_PREFIX):
+            dotted = name[len(OVERRIDE_PREFIX):]
+            meta.setdefault("surcharges", {})[dotted] = _override_value(value)
+            rows[f"surcharges.{dotted}"] = number
+            continue
+        name = normalize_name(name)
+        if name in meta:
+            problems.append(Problem(source, number, name, f"key '{name}' is given twice (first on row {rows[name]})"))
+            continue
+        meta[name] = value
+        rows[name] = number
+    return meta, rows, problems
+
+
+def read_xlsx(path: Path) -> RawInstance:
+    """Read a workbook: a sheet per table, named like the CSV files; sheet `instance` holds key/value rows."""
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    import openpyxl  # heavy: only when a workbook is read
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds of errors for what is not a workbook
+        raise InstanceError([Problem(path.name, None, None,
+                                     "this file cannot be read as an .xlsx workbook (is it damaged, or another "
+                                     "format renamed?); open it in a spreadsheet and save it as 'Excel Workbook (.xlsx)'")]) from None
+    try:
+        sheets = {}
+        for sheet in book.worksheets:
+            sheet.reset_dimensions()  # do not trust the stored size of the sheet
+            sheets.setdefault(normalize_name(sheet.title), sheet)
+        problems: list[Problem] = []
+
+        def rows_of(sheet: Any) -> Iterable[tuple[int, list[Any]]]:
+            return enumerate((list(r) for r in sheet.iter_rows(min_row=1, min_col=1, values_only=True)), start=1)
+
+        meta: dict[str, Any] = {}
+        meta_rows: dict[str, int] = {}
+        meta_source = f"{META} (sheet)"
+        if META in sheets:
+            meta, meta_rows, found = _meta_from_rows(meta_source, rows_of(sheets[META]))
+            problems += found
+        else:
+            problems.append(Problem(meta_source, None, None, "sheet is missing (key/value rows: nom, territoire, annee, politique)"))
+        tables: dict[str, RawTable] = {}
+        for name in TABLES:
+            source = f"{name} (sheet)"
+            if name not in sheets:
+                if name in REQUIRED_TABLES:
+                    problems.append(Problem(source, None, None, "sheet is missing"))
+                continue
+            table, found = _table(source, rows_of(sheets[name]), "warning")
+            problems += found
+            if table is None:
+                problems.append(_empty(source, name))
+            else:
+                tables[name] = table
+        for key, sheet in sheets.items():
+            if key not in (META, *TABLES):
+                problems.append(Problem(f"{sheet.title} (sheet)", None, None,
+                                        f"sheet '{sheet.title}' is not part of an instance and is ignored"
+                                        f"{closest(key, (META, *TABLES))}", "warning"))
+    finally:
+        book.close()
+    return RawInstance(str(path), meta_source, meta, tables, sha, path.parent, problems, meta_rows, META in sheets)
+
+
+def _records_table(name: str, value: Any, source: str) -> tuple[RawTable | None, list[Problem]]:
+    """A table given as an array of records (or a pandas DataFrame)."""
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):
+        value = value.to_dict("records")
+    if not isinstance(value, (list, tuple)):
+        return None, [Problem(source, None, None, f"'{name}' must be an array of records "
+                                                  f"[{{\"column\": value, ...}}, ...], not {_kind(value)}")]
+    columns: dict[str, None] = {}
+    rows: list[tuple[int, dict[str, Cell]]] = []
+    problems: list[Problem] = []
+    for number, record in enumerate(value, start=1):
+        if not isinstance(record, Mapping):
+            problems.append(Problem(source, number, None, f"record {number} must be an object "
+                                                          f"{{\"column\": value, ...}}, not {_kind(record)}"))
+            continue
+        cells: dict[str, Cell] = {}
+        for key, cell in record.items():
+            column = normalize_name(key)
+            columns.setdefault(column)
+            if not isinstance(cell, (str, int, float)) and isinstance(cell, (Mapping, list, tuple)):
+                problems.append(Problem(source, number, column, "a cell must be a number, a text, true/false or null"))
+                continue
+            cells[column] = _cell(cell)
+        rows.append((number, cells))
+    return RawTable(source, list(columns), rows, None), problems
+
+
+def read_document(document: Any, source: str, label: str, sha: str, base_dir: Path | None) -> RawInstance:
+    """Read the JSON shape ``{"instance": {...}, "patrimoine": [...], ...}`` (parsed JSON or a mapping).
+
+    ``label`` names the form in problems: ``patrimoine (JSON)``.
+    """
+    if not isinstance(document, Mapping):
+        raise InstanceError([Problem(Path(source).name, None, None,
+                                     "the document must be an object {\"instance\": {...}, \"patrimoine\": [...], ...}, "
+                                     f"not {_kind(document)}")])
+    parts = {normalize_name(k): v for k, v in document.items()}
+    problems: list[Problem] = []
+    meta_source = f"{META} ({label})"
+    meta: dict[str, Any] = {}
+    if META not in parts:
+        problems.append(Problem(meta_source, None, None, "'instance' is missing (nom, territoire, annee, politique)"))
+    elif not isinstance(parts[META], Mapping):
+        problems.append(Problem(meta_source, None, None, f"'instance' must be an object of keys and values, not {_kind(parts[META])}"))
+    else:
+        for key, value in parts[META].items():
+            name = normalize_name(key)
+            meta[name] = value if name == "surcharges" or isinstance(value, (Mapping, list)) else _cell(value)
+    tables: dict[str, RawTable] = {}
+    for name in TABLES:
+        where = f"{name} ({label})"
+        if name not in parts or parts[name] is None:
+            if name in REQUIRED_TABLES:
+                problems.append(Problem(where, None, None, f"'{name}' is missing"))
+            continue
+        table, found = _records_table(name, parts[name], where)
+        problems += found
+        if table is not None:
+            tables[name] = table
+    for key in parts:
+        if key not in (META, *TABLES):
+            problems.append(Problem(f"{key} ({label})", None, None,
+                                    f"'{key}' is not part of an instance and is ignored{closest(key, (META, *TABLES))}", "warning"))
+    return RawInstance(source, meta_source, meta, tables, sha, base_dir, problems, {}, isinstance(parts.get(META), Mapping))
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a text", int: "a number", float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+def read_json(path: Path) -> RawInstance:
+    """Read a JSON document (UTF-8, BOM accepted)."""
+    data = path.read_bytes()
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InstanceError([Problem(path.name, None, None, "the file is not in UTF-8; re-save it as UTF-8 text")]) from None
+    except json.JSONDecodeError as exc:
+        raise InstanceError([Problem(path.name, exc.lineno, None,
+                                     f"not valid JSON: {exc.msg} (line {exc.lineno}, character {exc.colno})")]) from None
+    return read_document(document, str(path), "JSON", hashlib.sha256(data).hexdigest(), path.parent)
+
+
+def read_mapping(mapping: Mapping[str, Any]) -> RawInstance:
+    """Read a Python mapping of the JSON shape; tables may also be pandas DataFrames.
+
+    The SHA-256 is that of the canonical JSON of the tables (sorted keys, cells as read).
+    """
+    raw = read_document(mapping, "<mapping>", "JSON", "", None)
+    canonical = {
+        "instance": raw.meta,
+        **{name: [cells for _, cells in t.rows] for name, t in raw.tables.items()},
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    raw.sha256 = hashlib.sha256(text.encode()).hexdigest()
+    return raw
 
 
 def read_raw(source: Any) -> RawInstance:
-    """Dispatch on the form of ``source``: a folder of CSV files (other forms: see the inputs issue)."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if path.is_dir():
-            return read_csv_folder(path)
-        if not path.exists():
-            raise InstanceError([Problem(str(path), None, None, "no such file or folder")])
-    raise InstanceError(
-        [Problem(str(source)[:80], None, None, "not an instance: give a folder of CSV files")]
-    )
+    """Dispatch on the form of ``source``: a folder of CSV files, a .xlsx workbook, a .json file or a mapping."""
+    if isinstance(source, Mapping):
+        return read_mapping(source)
+    if not isinstance(source, (str, Path)):
+        raise InstanceError([Problem(type(source).__name__, None, None,
+                                     "not an instance: give a folder of CSV files, an .xlsx workbook, a .json file or a dict")])
+    path = Path(source)
+    if path.is_dir():
+        return read_csv_folder(path)
+    if not path.exists():
+        raise InstanceError([Problem(str(path), None, None, "no such file or folder")])
+    suffix = path.suffix.lower()
+    if path.name.lower() == "instance.toml" or suffix == ".csv":
+        return read_csv_folder(path.parent)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path)
+    if suffix == ".json":
+        return read_json(path)
+    if suffix in (".xls", ".ods"):
+        hint = "open it in a spreadsheet and save it as 'Excel Workbook (.xlsx)'"
+        raise InstanceError([Problem(path.name, None, None, f"'{suffix}' workbooks are not read; {hint}")])
+    if zipfile.is_zipfile(path):
+        return read_xlsx(path)
+    raise InstanceError([Problem(path.name, None, None,
+                                 "not an instance: give a folder of CSV files, an .xlsx workbook or a .json file")])
