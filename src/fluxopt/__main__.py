@@ -2,4 +2,4 @@
 
 from fluxopt.cli import main
 
-main()
+main(prog_name="fluxopt")
