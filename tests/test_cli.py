@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import fluxopt.stages
 from cli_instances import EXEMPLE, STRICT_INFEASIBLE, broken, fractional
@@ -22,7 +22,7 @@ from fluxopt.cli import main
 RESULT_FILES = {"summary.json", "parts.csv", "segments.csv", "cil.csv", "bailleurs.csv", "resultats.xlsx"}
 
 
-def run(*args: str | Path) -> "click.testing.Result":  # noqa: F821
+def run(*args: str | Path) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 

@@ -21,7 +21,7 @@ from pyomo.common.errors import ApplicationError
 from fluxopt import __version__
 from fluxopt.explain import Explanation, explain
 from fluxopt.flux import compute_baseline
-from fluxopt.instance import Instance, load_instance
+from fluxopt.instance import load_instance
 from fluxopt.model import build_model
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem
@@ -33,6 +33,8 @@ EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
 #: Keys of summary.json that mark a folder as an earlier fluxopt result.
 RESULT_KEYS = {"status", "objectifs", "instance", "politique", "versions"}
 MAX_TABLE_ROWS = 40
+#: Warnings printed without --verbose; the rest are counted (all are in summary.json).
+MAX_WARNINGS = 5
 
 
 class Reporter:
@@ -123,14 +125,12 @@ def solve_options(func: Callable) -> Callable:
 
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, report: Reporter) -> tuple[Instance, Result]:
+                    solver: str, report: Reporter) -> Result:
     """Load, solve with duals kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
     try:
         overrides = _overrides(assignments)
         inst = load_instance(instance)
         report.progress(f"loaded {inst.describe()} ({inst.load_seconds:.2f} s)")
-        for warning in inst.warnings:
-            report.progress(str(warning))
         result = solve(inst, policy=policy, overrides=overrides, time_limit=time_limit, solver=solver,
                        keep_duals=True)
     except InstanceError as exc:
@@ -138,8 +138,11 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
     except ApplicationError as exc:
         _fail(EXIT_SOLVER, [f"fluxopt: solver failure ({solver}): {exc}"])
     s = result.summary
-    for warning in s["warnings"][len(inst.warnings):]:
+    shown = s["warnings"] if report.verbose else s["warnings"][:MAX_WARNINGS]
+    for warning in shown:
         report.progress(str(Problem(**warning)))
+    if len(shown) < len(s["warnings"]):
+        report.progress(f"... and {len(s['warnings']) - len(shown)} more warnings (--verbose, or summary.json)")
     size = s["model_size"]
     report.progress(f"model: {size['variables']} variables, {size['constraints']} constraints, "
                     f"{size['active_pairs']} pairs (built in {s['timings']['build']:.2f} s); policy "
@@ -147,7 +150,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
     for stage in result.stages:
         value = "" if stage.optimum is None else f"{stage.optimum:.6f}"
         report.progress(f"stage {stage.name:<12} {stage.status:<10} {value:>14}  ({stage.seconds:.3f} s)")
-    return inst, result
+    return result
 
 
 def _exit_code(result: Result) -> int:
@@ -246,7 +249,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     report = Reporter(quiet, verbose)
     out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
     _check_out(out, force)
-    _, result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
     explanation = explain(result)
     start = time.perf_counter()
     folder = write_result(result, out, _extra_files(result, explanation))
@@ -286,7 +289,7 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     Example:
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
     """
-    _, result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose))
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose))
     click.echo(explain(result).to_markdown().rstrip("\n"))
     sys.exit(_exit_code(result))
 
