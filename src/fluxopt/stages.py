@@ -98,14 +98,21 @@ class _PyomoBackend:
         model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
 
     def solve(self, time_limit: float | None) -> tuple[Status, float | None, bool]:
-        options = {"tmlim": max(1, int(time_limit))} if time_limit and self.name == "glpk" else {}
+        options: dict[str, object] = {}
+        if self.name == "glpk":
+            # Without presolve, glpsol reports an infeasible LP as such (with it: "undefined" status).
+            options["nopresol"] = None
+            if time_limit:
+                options["tmlim"] = max(1, int(time_limit))
         res = self.opt.solve(self.model, load_solutions=False, options=options)
         tc = res.solver.termination_condition
         if tc == LegacyCondition.optimal:
             self.model.solutions.load_from(res)
             active = next(self.model.component_data_objects(pyo.Objective, active=True))
             return "optimal", pyo.value(active), True
-        if tc in (LegacyCondition.infeasible, LegacyCondition.infeasibleOrUnbounded):
+        # Every stage objective is a sum of nonnegative variables, so the LP is never unbounded:
+        # Pyomo's GLPK reader reports "no primal feasible solution" as unbounded.
+        if tc in (LegacyCondition.infeasible, LegacyCondition.infeasibleOrUnbounded, LegacyCondition.unbounded):
             return "infeasible", None, False
         if tc == LegacyCondition.maxTimeLimit:
             return "time_limit", None, False

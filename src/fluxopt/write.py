@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from fluxopt.solve import Result
@@ -29,8 +29,12 @@ def write_summary(result: "Result", folder: Path, write_seconds: float) -> None:
     (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
 
 
-def write_result(result: "Result", folder: Path) -> Path:
-    """Write into ``folder`` atomically; an existing folder is replaced only once all is written."""
+def write_result(result: "Result", folder: Path, extra: Callable[[Path], None] | None = None) -> Path:
+    """Write into ``folder`` atomically; an existing folder is replaced only once all is written.
+
+    ``extra``, if given, writes more files (workbook, explanation) into the temporary folder
+    before the rename, so that they are part of the same atomic write.
+    """
     start = time.perf_counter()
     folder = folder.resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +45,8 @@ def write_result(result: "Result", folder: Path) -> Path:
     try:
         if result.has_solution:
             write_tables(result, tmp)
+        if extra is not None:
+            extra(tmp)
         write_summary(result, tmp, time.perf_counter() - start)
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")

@@ -1,0 +1,330 @@
+"""Why a proposal departs from equivalence, in domain words (pure functions over a Result).
+
+Three parts: for each pair whose share differs from its target, the constraints that bind
+(binding rows of the model, weighted by their duals in the stages that fix the deviations);
+for each CIL shortfall, what limits the Q1 designations; for an infeasible strict instance,
+an irreducible infeasible subset (IIS) of the first-stage LP computed by HiGHS.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import highspy
+import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from fluxopt.model import cap_types
+
+if TYPE_CHECKING:
+    from fluxopt.flux import Baseline
+    from fluxopt.solve import Result
+
+#: Relative deviation (|X - T| / T) under which a pair counts as at its target.
+DEVIATION_TOL = 1e-4
+#: Slack (in dwellings, relative to max(1, |bound|)) under which a row binds; loose, since the
+#: stages after the one that fixed a deviation may move within the lexicographic tolerance.
+BINDING_TOL = 1e-4
+#: Duals under this magnitude count as zero.
+DUAL_TOL = 1e-7
+#: Stages whose optimum fixes the deviations from equivalence.
+DEVIATION_STAGES = ("ecart_max", "ecart_total")
+
+TYPE_LABELS = {
+    "prefet": "the préfet", "prefet_agents": "the préfet (State employees)",
+    "action_logement": "Action Logement", "commune": "a commune", "epci": "an EPCI",
+    "departement": "the département", "region": "the région", "autre": "another réservataire",
+}
+CAP_LABELS = {"prefet": "the préfet (with its agents)", "prefet_agents": "the préfet's State employees"}
+
+
+@dataclass
+class PairExplanation:
+    """A pair whose share differs from its target, and the reasons found."""
+
+    bailleur: str
+    reservataire: str
+    cible: float
+    logements: float
+    reasons: list[str]
+
+    @property
+    def ecart(self) -> float:
+        return self.logements - self.cible
+
+
+@dataclass
+class ShortfallExplanation:
+    """A CIL target not reached, and what limits it."""
+
+    epci: str
+    objectif: str
+    requis: float
+    atteint: float
+    reasons: list[str]
+
+
+@dataclass
+class Explanation:
+    """Everything there is to explain about a solve."""
+
+    instance: str
+    status: str
+    pairs: list[PairExplanation] = field(default_factory=list)
+    shortfalls: list[ShortfallExplanation] = field(default_factory=list)
+    infeasible: list[str] | None = None
+
+    def is_empty(self) -> bool:
+        """True when the proposal equals the equivalent targets and every CIL target is met."""
+        return not self.pairs and not self.shortfalls and self.infeasible is None
+
+    def to_markdown(self) -> str:
+        """The explanation as a Markdown document (``explication.md``)."""
+        lines = [f"# Explanation of the proposal: {self.instance}", ""]
+        if self.infeasible is not None:
+            lines += [
+                "The CIL targets are hard constraints (`cil.strict = true`) and cannot all be met.",
+                "These constraints together are impossible; dropping or relaxing any one of them",
+                "removes this conflict (an irreducible infeasible subset, computed by HiGHS):", "",
+            ]
+            lines += [f"- {row}" for row in self.infeasible] or ["- (HiGHS found no subset)"]
+            return "\n".join(lines) + "\n"
+        if self.is_empty():
+            lines.append("Every share equals its equivalent target and every CIL target is met: nothing departs.")
+            return "\n".join(lines) + "\n"
+        if self.pairs:
+            lines += ["## Departures from equivalence", ""]
+            for p in self.pairs:
+                way = "above" if p.ecart > 0 else "below"
+                lines.append(
+                    f"- **{p.reservataire} at {p.bailleur}**: {p.logements:.2f} dwellings/year instead of "
+                    f"{p.cible:.2f} ({p.ecart:+.2f}, {100 * p.ecart / p.cible:+.1f} %), {way} its target because of:"
+                )
+                lines += [f"  - {r}" for r in p.reasons]
+            lines.append("")
+        if self.shortfalls:
+            lines += ["## CIL targets not reached", ""]
+            for s in self.shortfalls:
+                lines.append(f"- **{s.objectif}**: {s.atteint:.2f} of the {s.requis:.2f} "
+                             f"required attributions (shortfall {s.requis - s.atteint:.2f}); limited by:")
+                lines += [f"  - {r}" for r in s.reasons]
+            lines.append("")
+        return "\n".join(lines)
+
+
+class _Namer:
+    """Names of the model's rows in domain words."""
+
+    def __init__(self, base: "Baseline", policy: dict[str, Any]):
+        self.base = base
+        self.policy = policy
+        res = base.reservataires.set_index("reservataire")
+        self.types = res["type"].to_dict()
+        self.names = res["nom"].to_dict()
+        self.cil = base.cil.set_index("epci")
+
+    def holder(self, r: str) -> str:
+        name = self.names.get(r) or ""
+        return f"{name} ({r})" if name and name != r else f"{TYPE_LABELS.get(self.types.get(r, ''), 'réservataire')} {r}"
+
+    @staticmethod
+    def segment(b: str, c: str, q: str) -> str:
+        return f"bailleur {b}, commune {c}, {'in QPV' if q == 'qpv' else 'outside QPV'}"
+
+    def cap(self, k: str, b: str, bound: float | None = None) -> str:
+        rate = self.policy.get(f"plafonds.{k}")
+        label = CAP_LABELS.get(k, f"type {k}")
+        text = f"cap of {label} at bailleur {b}: {100 * rate:g} % of its flux" if rate is not None else \
+            f"cap of {label} at bailleur {b}"
+        return text + (f" ({bound:.2f} dwellings/year)" if bound is not None else "")
+
+    def cil_target(self, e: str, where: str) -> str:
+        if where == "hors_qpv":
+            return f"CIL target outside QPV in EPCI {e}: {100 * self.cil.at[e, 'alpha']:g} % of attributions to Q1 households"
+        return f"CIL target in QPV in EPCI {e}: {100 * self.cil.at[e, 'beta']:g} % of attributions to other quartiles"
+
+    def row(self, name: str, index: tuple, con: Any) -> str | None:
+        """A constraint row in words; None for rows that only define objectives."""
+        if name == "plafond":
+            return self.cap(index[0], index[1], pyo.value(con.upper))
+        if name == "capacite":
+            return f"capacity of the segment {self.segment(*index)}: {pyo.value(con.upper):.2f} dwellings/year of flux"
+        if name == "prefet_uniforme":
+            r, b = index[0], index[1]
+            return f"uniform rate of {self.holder(r)} in every segment of bailleur {b} (R441-5-2 II)"
+        if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
+            b, r = index
+            tol = 100 * self.policy.get("equilibre.tolerance_qpv", 0)
+            return f"QPV balance of the share of {self.holder(r)} at bailleur {b} (QPV mix within ±{tol:g} points)"
+        if name in ("q1_min", "q1_max"):
+            r, seg = index[0], index[1:]
+            lo, hi = self.base.q1[r]
+            bound = f"at least {100 * lo:g} %" if name == "q1_min" else f"at most {100 * hi:g} %"
+            return f"Q1 share of {self.holder(r)} {bound} ({self.segment(*seg)})"
+        if name in ("q1_min_bailleur", "q1_max_bailleur"):
+            lo, hi = self.base.q1_bailleur[index[0]]
+            bound = f"at least {100 * lo:g} %" if name == "q1_min_bailleur" else f"at most {100 * hi:g} %"
+            return f"Q1 share of bailleur {index[0]} on its own share {bound} ({self.segment(*index)})"
+        if name == "cil_hors_qpv":
+            return self.cil_target(index[0], "hors_qpv")
+        if name == "cil_qpv":
+            return self.cil_target(index[0], "qpv")
+        if name == "fixe":
+            return {
+                "ecart_cil": "the CIL targets, reached as far as possible first (stage ecart_cil)",
+                "ecart_max": "fairness: no pair departs more from its target than the smallest possible "
+                             "largest departure (stage ecart_max)",
+                "ecart_total": "the smallest total departure from equivalence (stage ecart_total)",
+            }.get(index[0])
+        return None
+
+
+def _index(con: Any) -> tuple:
+    idx = con.index()
+    return idx if isinstance(idx, tuple) else (idx,)
+
+
+def _binding(con: Any) -> bool:
+    bound = con.upper if con.upper is not None else con.lower
+    scale = max(1.0, abs(pyo.value(bound)) if bound is not None else 1.0)
+    return min(con.lslack(), con.uslack()) <= BINDING_TOL * scale
+
+
+def _touches(name: str, index: tuple, pair: tuple[str, str], kind: str, members: set, epcis: set) -> bool:
+    """Whether row (name, index) involves the variables of pair (b, r) of type ``kind``."""
+    b, r = pair
+    if name == "plafond":
+        return index[1] == b and kind in cap_types(index[0])
+    if name == "capacite":
+        return index in members
+    if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
+        return index == (b, r)
+    if name == "prefet_uniforme":
+        return index[0] == r and index[1] == b
+    if name in ("cil_hors_qpv", "cil_qpv"):
+        return index[0] in epcis
+    return name == "fixe" and index[0] in ("ecart_cil", "ecart_max")
+
+
+_REASON_ROWS = ("plafond", "capacite", "equilibre_qpv_min", "equilibre_qpv_max", "prefet_uniforme",
+                "cil_hors_qpv", "cil_qpv", "fixe")
+
+
+def _pair_reasons(result: "Result", namer: _Namer) -> list[PairExplanation]:
+    m, base = result.model, result.baseline
+    duals: dict[str, float] = defaultdict(float)
+    for stage in result.stages:
+        if stage.name in DEVIATION_STAGES and stage.duals:
+            for k, v in stage.duals.items():
+                duals[k] = max(duals[k], abs(v))
+    rows = []
+    for comp_name in _REASON_ROWS:
+        for con in getattr(m, comp_name).values():
+            # A nonzero dual in a deviation stage means the row binds at that stage's optimum,
+            # even if the later stages moved within their tolerance.
+            priced = duals.get(con.name, 0.0) > DUAL_TOL
+            if con.active and (priced or _binding(con)):
+                rows.append((comp_name, _index(con), con, priced))
+    epci_of = base.segments["epci"].to_dict()
+    out = []
+    for _, p in result.shares.iterrows():
+        if abs(p["ecart"]) <= DEVIATION_TOL * max(1.0, p["cible"]):
+            continue
+        pair = (p["bailleur"], p["reservataire"])
+        members = set(base.members[pair])
+        epcis = {epci_of[s] for s in members} & set(namer.cil.index)
+        touching = [r for r in rows if _touches(r[0], r[1], pair, p["type"], members, epcis)]
+        priced = [r for r in touching if r[3]]
+        chosen = priced or [r for r in touching if r[0] not in ("prefet_uniforme", "fixe")]
+        reasons = [t for r in chosen if (t := namer.row(r[0], r[1], r[2])) is not None]
+        if any(r[0] == "fixe" and r[1][0] == "ecart_cil" for r in chosen):
+            reasons += [namer.row(r[0], r[1], r[2]) for r in touching if r[0] in ("cil_hors_qpv", "cil_qpv")
+                        and r not in chosen]
+        out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]),
+                                   list(dict.fromkeys(reasons)) or ["no single binding constraint; "
+                                                                     "the stages' trade-offs between pairs"]))
+    return out
+
+
+def _shortfall_reasons(result: "Result", namer: _Namer) -> list[ShortfallExplanation]:
+    m, base = result.model, result.baseline
+    seg = base.segments
+    out = []
+    for _, c in result.cil[result.cil["deficit"] > BINDING_TOL].iterrows():
+        e, where = c["epci"], ("hors_qpv" if c["objectif"] == "q1_hors_qpv" else "qpv")
+        in_e = seg[(seg["epci"] == e) & (seg["qpv"] == (where == "qpv"))].index
+        held: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for k, var in m.x.items():
+            if k[1:] in in_e:
+                held[k[0]][0] += var.value or 0.0
+                held[k[0]][1] += m.q[k].value or 0.0
+        reasons = []
+        for r, (x, q1) in sorted(held.items()):
+            if x <= BINDING_TOL:
+                continue
+            lo, hi = base.q1[r]
+            bound = f"at most {100 * hi:g} %" if where == "hors_qpv" else f"at least {100 * lo:g} %"
+            reasons.append(f"Q1 share of {namer.holder(r)} {bound}: {q1:.2f} Q1 households of its {x:.2f} dwellings")
+        for b in sorted(set(seg.loc[in_e, "bailleur"])):
+            own = sum(pyo.value(m.own[s]) for s in in_e if s[0] == b)
+            o = sum(m.o[s].value or 0.0 for s in in_e if s[0] == b)
+            lo, hi = base.q1_bailleur[b]
+            bound = f"at most {100 * hi:g} %" if where == "hors_qpv" else f"at least {100 * lo:g} %"
+            reasons.append(f"Q1 share of bailleur {b} on its own share {bound}: {o:.2f} Q1 households of its "
+                           f"{own:.2f} dwellings")
+            for k, con in m.plafond.items():
+                if where == "hors_qpv" and k[1] == b and _binding(con):
+                    reasons.append(namer.row("plafond", k, con))
+        ordre = result.summary["politique"]["valeurs"].get("objectif.ordre", [])
+        before = ordre[: ordre.index("ecart_cil")] if "ecart_cil" in ordre else []
+        if before:
+            reasons.append(f"the stages solved before the CIL targets: {', '.join(before)}")
+        out.append(ShortfallExplanation(e, namer.cil_target(e, where), float(c["requis"]), float(c["atteint"]),
+                                        reasons))
+    return out
+
+
+def infeasible_subset(model: pyo.ConcreteModel, base: "Baseline", policy: dict[str, Any], stage: str) -> list[str]:
+    """An irreducible infeasible subset of the LP with ``stage``'s objective, each row in domain words."""
+    namer = _Namer(base, policy)
+    model.objectif[stage].activate()
+    try:
+        opt = Highs()
+        opt.set_instance(model)
+    finally:
+        model.objectif[stage].deactivate()
+    h: highspy.Highs = opt._solver_model
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
+    _, iis = h.getIis()
+    rows = {i: con for con, i in opt._pyomo_con_to_solver_con_map.items()}
+    texts: list[str] = []
+    for i in iis.row_index_:
+        con = rows[i]
+        text = namer.row(con.parent_component().local_name, _index(con), con)
+        texts.append(text if text is not None else con.name)
+    index_of = opt._pyomo_var_to_solver_var_map
+    columns = {index_of[id(v)]: v for v in model.component_data_objects(pyo.Var) if id(v) in index_of}
+    for j in iis.col_index_:
+        var = columns[j]
+        parent = var.parent_component().local_name
+        if parent in ("d1", "d2"):
+            where = "outside QPV" if parent == "d1" else "in QPV"
+            texts.append(f"strict mode (cil.strict = true): no shortfall allowed on the CIL target {where} "
+                         f"in EPCI {var.index()}")
+    return list(dict.fromkeys(texts))
+
+
+def explain(result: "Result") -> Explanation:
+    """The explanation of a solve made with ``keep_duals=True`` (duals sharpen the reasons)."""
+    namer = _Namer(result.baseline, result.summary["politique"]["valeurs"])
+    expl = Explanation(result.summary["instance"]["nom"], result.status)
+    if result.status == "infeasible" and result.stages:
+        expl.infeasible = infeasible_subset(result.model, result.baseline, result.summary["politique"]["valeurs"],
+                                            result.stages[-1].name)
+    elif result.has_solution:
+        expl.pairs = _pair_reasons(result, namer)
+        expl.shortfalls = _shortfall_reasons(result, namer)
+    return expl
