@@ -224,3 +224,21 @@ def test_process_solver_failure_exits_4(tmp_path: Path) -> None:
     res = fluxopt_process("solve", EXEMPLE, "-o", tmp_path / "r", "--solver", "glpk", env=env)
     assert res.returncode == 4
     assert "solver failure" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_validate_command(tmp_path: Path) -> None:
+    ok = run("validate", EXEMPLE)
+    assert ok.exit_code == 0
+    assert ok.stdout.strip().endswith("flux base 120.0 dwellings/year")
+    bad = run("validate", broken(tmp_path / "broken"))
+    assert bad.exit_code == 2
+    assert "error: patrimoine.csv, row" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_generate_command_writes_loadable_instances(tmp_path: Path) -> None:
+    res = run("generate", "--departements", "2", "--seed", "3", "--scale", "0.05", "--out", tmp_path / "g")
+    assert res.exit_code == 0, res.output
+    folders = sorted((tmp_path / "g").iterdir())
+    assert [f.name for f in folders] == ["synthetique-01", "synthetique-02"]
+    assert run("validate", folders[0]).exit_code == 0
+    assert run("generate", "--departements", "0", "--out", tmp_path / "h").exit_code == 2

@@ -1,4 +1,4 @@
-"""The command line: ``fluxopt solve``, ``fluxopt explain``, ``fluxopt export-lp``.
+"""The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``.
 
 Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothing written),
 3 infeasible (strict CIL targets; ``summary.json`` and ``explication.md`` are written),
@@ -21,11 +21,13 @@ from pyomo.common.errors import ApplicationError
 from fluxopt import __version__
 from fluxopt.explain import Explanation, explain
 from fluxopt.flux import compute_baseline
+from fluxopt.generate import DEPARTEMENTS, generate
 from fluxopt.instance import load_instance
 from fluxopt.model import build_model
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem
-from fluxopt.solve import Result, _policy_for, solve
+from fluxopt.solve import Result, resolve_policy, solve
+from fluxopt.validate import report as validate_report
 from fluxopt.workbook import bailleur_synthesis, write_workbook
 from fluxopt.write import write_result
 
@@ -309,7 +311,7 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
         raise click.BadParameter("the file must end in .lp or .mps", param_hint="--output")
     try:
         inst = load_instance(instance)
-        pol = _policy_for(inst, policy, _overrides(assignments))
+        pol = resolve_policy(inst, policy, _overrides(assignments))
         model = build_model(compute_baseline(inst, pol), pol)
     except InstanceError as exc:
         _invalid(exc)
@@ -318,3 +320,41 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
     output.parent.mkdir(parents=True, exist_ok=True)
     model.write(str(output), io_options={"symbolic_solver_labels": True})
     click.echo(f"wrote {output} (stage {first})", err=True)
+
+
+@main.command("validate")
+@click.argument("instance", type=click.Path(exists=True, path_type=Path))
+def validate_command(instance: Path) -> None:
+    """Check INSTANCE (a CSV folder, .xlsx or .json) and list every problem at once.
+
+    Prints each problem with its file (or sheet), row and column, or a one-line summary of a
+    valid instance. Exit code 2 when there is any error, 0 otherwise (warnings included).
+
+    \b
+    Example:
+      fluxopt validate instances/exemple
+    """
+    text, code = validate_report(instance)
+    click.echo(text, err=code != EXIT_OK)
+    sys.exit(code)
+
+
+@main.command("generate")
+@click.option("--departements", "-n", type=click.IntRange(1, len(DEPARTEMENTS)), required=True,
+              help=f"How many départements (1 to {len(DEPARTEMENTS)}; {len(DEPARTEMENTS)} is the national set).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same bytes).")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, metavar="DIR",
+              help="Output folder: one synthetique-<code> instance folder per département.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Multiplies dwellings and new lettings (rates unchanged).")
+def generate_command(departements: int, seed: int, out: Path, scale: float) -> None:
+    """Write deterministic synthetic instances, one folder per département (invented data).
+
+    \b
+    Examples:
+      fluxopt generate --departements 3 --seed 7 --out /tmp/synth
+      fluxopt generate --departements 101 --seed 1 --out /tmp/national
+    """
+    start = time.perf_counter()
+    folders = generate(departements, seed=seed, out=out, scale=scale)
+    click.echo(f"wrote {len(folders)} instance(s) in {out} ({time.perf_counter() - start:.1f} s)", err=True)

@@ -56,7 +56,7 @@ class Result:
         return write_result(self, Path(folder))
 
 
-def _policy_for(inst: Instance, policy: str | Path | Policy | None, overrides: Mapping[str, Any] | None) -> Policy:
+def resolve_policy(inst: Instance, policy: str | Path | Policy | None, overrides: Mapping[str, Any] | None) -> Policy:
     if policy is None:
         chosen = inst.policy
     else:
@@ -93,7 +93,7 @@ def solve(
     invalid input raises :class:`fluxopt.InstanceError`.
     """
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    pol = _policy_for(inst, policy, overrides)
+    pol = resolve_policy(inst, policy, overrides)
     t1 = time.perf_counter()
     base = compute_baseline(inst, pol)
     model = build_model(base, pol)
