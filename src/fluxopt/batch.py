@@ -193,8 +193,10 @@ def run_job(job: Job) -> dict[str, Any]:
         errors = [str(p) for p in problems if p.severity == "error"] or [str(exc)]
         row.update(status="invalid", message=" | ".join(errors))
     except Exception as exc:  # one failing job must not stop the others
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        row.update(status="error", message=f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})")
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if f"{os.sep}fluxopt{os.sep}" in f.filename] or frames
+        where = f" (in {Path(ours[-1].filename).name}:{ours[-1].lineno})" if ours else ""
+        row.update(status="error", message=f"{type(exc).__name__}: {exc}{where}")
     if row["status"] in FAILED:
         _write_failure(job.folder, row, problems)
     row["temps_total"] = round(time.perf_counter() - start, 4)
