@@ -31,7 +31,7 @@ COLUMNS = [
     "instance", "scenario", "status", "message", "nom", "territoire", "flux_base", "paires",
     "ecart_relatif_max", "ecart_relatif_moyen", "deficit_cil", "prefet_pct", "part_propre_pct",
     *(f"objectif_{s}" for s in STAGES),
-    "temps_chargement", "temps_construction", "temps_resolution", "temps_ecriture", "temps_total",
+    "temps_chargement", "temps_construction", "temps_resolution", "temps_solveur", "temps_ecriture", "temps_total",
     "memoire_max_mib", "dossier",
 ]
 #: Statuses of a job that did not give a solution: invalid input or an unexpected failure.
@@ -153,6 +153,9 @@ def _result_row(result: Any) -> dict[str, Any]:
         "temps_construction": timings["build"],
         "temps_resolution": round(sum(timings["solve"].values()), 4),
     }
+    inside = [s.solver_seconds for s in result.stages]
+    if inside and None not in inside:
+        row["temps_solveur"] = round(sum(inside), 4)
     row.update({f"objectif_{s}": v for s, v in result.objectives.items()})
     if not result.has_solution:
         return row
