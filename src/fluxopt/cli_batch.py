@@ -39,6 +39,8 @@ def batch(
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(2) from None
+    except RuntimeError as exc:  # e.g. the Dask extra is not installed
+        raise click.ClickException(str(exc)) from None
     click.echo(table[SHOWN].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
     failed = table[table["status"] != "optimal"]
     for _, row in failed.iterrows():
