@@ -135,7 +135,7 @@ def test_strict_infeasible_exits_3_with_summary_and_explanation(tmp_path: Path) 
 
 
 def test_time_limit_without_solution_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fluxopt.stages._HighsBackend, "solve", lambda self, time_limit: ("time_limit", None, False))
+    monkeypatch.setattr(fluxopt.stages.HighsBackend, "solve", lambda self, time_limit: ("time_limit", None, False))
     out = tmp_path / "r"
     res = run("solve", EXEMPLE, "-o", out)
     assert res.exit_code == 4
@@ -144,14 +144,14 @@ def test_time_limit_without_solution_exits_4(tmp_path: Path, monkeypatch: pytest
 
 
 def test_time_limit_after_a_solved_stage_keeps_the_solution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = fluxopt.stages._HighsBackend.solve
+    original = fluxopt.stages.HighsBackend.solve
     calls = []
 
     def limited(self: object, time_limit: float | None) -> tuple:
         calls.append(1)
         return ("time_limit", None, False) if len(calls) == 4 else original(self, time_limit)
 
-    monkeypatch.setattr(fluxopt.stages._HighsBackend, "solve", limited)
+    monkeypatch.setattr(fluxopt.stages.HighsBackend, "solve", limited)
     out = tmp_path / "r"
     res = run("solve", EXEMPLE, "-o", out)
     assert res.exit_code == 0

@@ -13,6 +13,7 @@ from fluxopt.problems import InstanceError, PolicyError, Problem
 from fluxopt.policy import Policy, load_policy
 from fluxopt.instance import Instance, load_instance
 from fluxopt.solve import Result, solve
+from fluxopt.batch import solve_many
 
 __all__ = [
     "Instance",
@@ -25,4 +26,5 @@ __all__ = [
     "load_instance",
     "load_policy",
     "solve",
+    "solve_many",
 ]

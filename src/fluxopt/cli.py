@@ -1,4 +1,5 @@
-"""The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``.
+"""The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``,
+``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
 
 Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothing written),
 3 infeasible (strict CIL targets; ``summary.json`` and ``explication.md`` are written),
@@ -19,6 +20,7 @@ import pyomo.environ as pyo
 from pyomo.common.errors import ApplicationError
 
 from fluxopt import __version__
+from fluxopt.cli_batch import batch, compare
 from fluxopt.explain import Explanation, explain
 from fluxopt.flux import compute_baseline
 from fluxopt.generate import DEPARTEMENTS, generate
@@ -358,3 +360,7 @@ def generate_command(departements: int, seed: int, out: Path, scale: float) -> N
     start = time.perf_counter()
     folders = generate(departements, seed=seed, out=out, scale=scale)
     click.echo(f"wrote {len(folders)} instance(s) in {out} ({time.perf_counter() - start:.1f} s)", err=True)
+
+
+main.add_command(batch)
+main.add_command(compare)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import highspy
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from fluxopt.model import cap_types
+from fluxopt.stages import HighsBackend
 
 if TYPE_CHECKING:
     from fluxopt.flux import Baseline
@@ -291,24 +291,20 @@ def infeasible_subset(model: pyo.ConcreteModel, base: "Baseline", policy: dict[s
     namer = _Namer(base, policy)
     model.objectif[stage].activate()
     try:
-        opt = Highs()
-        opt.set_instance(model)
+        backend = HighsBackend(model)
+        backend.compile()
     finally:
         model.objectif[stage].deactivate()
-    h: highspy.Highs = opt._solver_model
-    h.setOptionValue("output_flag", False)
+    h = backend.highs
     h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
     _, iis = h.getIis()
-    rows = {i: con for con, i in opt._pyomo_con_to_solver_con_map.items()}
     texts: list[str] = []
     for i in iis.row_index_:
-        con = rows[i]
+        con = backend.rows[i]
         text = namer.row(con.parent_component().local_name, _index(con), con)
         texts.append(text if text is not None else con.name)
-    index_of = opt._pyomo_var_to_solver_var_map
-    columns = {index_of[id(v)]: v for v in model.component_data_objects(pyo.Var) if id(v) in index_of}
     for j in iis.col_index_:
-        var = columns[j]
+        var = backend.vars[j]
         parent = var.parent_component().local_name
         if parent in ("d1", "d2"):
             where = "outside QPV" if parent == "d1" else "in QPV"

@@ -38,6 +38,7 @@ def build_model(base: Baseline, policy: Policy) -> pyo.ConcreteModel:
     pair_keys = list(zip(pairs["bailleur"], pairs["reservataire"]))
     info = pairs.set_index(["bailleur", "reservataire"])
     T = info["cible"].to_dict()
+    kind, flux_br, flux_br_qpv = info["type"].to_dict(), info["flux_base"].to_dict(), info["flux_base_qpv"].to_dict()
     uniform = set(info.index[info["uniforme"]])
 
     m = pyo.ConcreteModel(name="fluxopt")
@@ -75,7 +76,7 @@ def build_model(base: Baseline, policy: Policy) -> pyo.ConcreteModel:
     F_b = seg.groupby("bailleur")["F"].sum().to_dict()
     by_type: dict[tuple[str, str], list] = defaultdict(list)
     for b, r in pair_keys:
-        by_type[(b, info.at[(b, r), "type"])].append((b, r))
+        by_type[(b, kind[b, r])].append((b, r))
     caps = {}
     for key, cap in sorted(policy.plafonds.items()):
         for b in sorted(F_b):
@@ -90,7 +91,7 @@ def build_model(base: Baseline, policy: Policy) -> pyo.ConcreteModel:
     lam = policy.tolerance_qpv
     theta = {}
     for p in pair_keys:
-        fb, fq = info.at[p, "flux_base"], info.at[p, "flux_base_qpv"]
+        fb, fq = flux_br[p], flux_br_qpv[p]
         if p not in uniform and 0 < fq < fb:
             theta[p] = fq / fb
     qpv_x = {p: [m.x[(p[1], *s)] for s in base.members[p] if s[2] == "qpv"] for p in theta}
@@ -107,10 +108,11 @@ def build_model(base: Baseline, policy: Policy) -> pyo.ConcreteModel:
 
     # 5. CIL targets with Q1 shares of every holder.
     cil = base.cil.set_index("epci")
+    alpha_e, beta_e = cil["alpha"].to_dict(), cil["beta"].to_dict()
     m.E = pyo.Set(initialize=list(cil.index), ordered=True)
     epci_of = seg["epci"].to_dict()
-    cil_seg = [s for s in m.S if epci_of[s] in cil.index]
-    m.QS = pyo.Set(initialize=[k for k in xs if epci_of[k[1:]] in cil.index], dimen=4, ordered=True)
+    cil_seg = [s for s in m.S if epci_of[s] in alpha_e]
+    m.QS = pyo.Set(initialize=[k for k in xs if epci_of[k[1:]] in alpha_e], dimen=4, ordered=True)
     m.OS = pyo.Set(initialize=cil_seg, dimen=3, ordered=True)
     m.q = pyo.Var(m.QS, within=pyo.NonNegativeReals)
     m.o = pyo.Var(m.OS, within=pyo.NonNegativeReals)
@@ -138,11 +140,11 @@ def build_model(base: Baseline, policy: Policy) -> pyo.ConcreteModel:
 
     m.cil_hors_qpv = pyo.Constraint(
         [e for e in m.E if flux_of(e, "hors_qpv") > 0],
-        rule=lambda m, e: q1_total(m, e, "hors_qpv") + m.d1[e] >= cil.at[e, "alpha"] * flux_of(e, "hors_qpv"),
+        rule=lambda m, e: q1_total(m, e, "hors_qpv") + m.d1[e] >= alpha_e[e] * flux_of(e, "hors_qpv"),
     )
     m.cil_qpv = pyo.Constraint(
         [e for e in m.E if flux_of(e, "qpv") > 0],
-        rule=lambda m, e: q1_total(m, e, "qpv") - m.d2[e] <= (1 - cil.at[e, "beta"]) * flux_of(e, "qpv"),
+        rule=lambda m, e: q1_total(m, e, "qpv") - m.d2[e] <= (1 - beta_e[e]) * flux_of(e, "qpv"),
     )
 
     # Stage objectives.
@@ -154,13 +156,13 @@ def build_model(base: Baseline, policy: Policy) -> pyo.ConcreteModel:
     m.RX = pyo.Set(initialize=regular, dimen=4, ordered=True)
     m.reg_x_plus = pyo.Var(m.RX, within=pyo.NonNegativeReals)
     m.reg_x_minus = pyo.Var(m.RX, within=pyo.NonNegativeReals)
-    share = {k: F[k[1:]] / info.at[(k[1], k[0]), "flux_base"] for k in regular}
+    share = {k: F[k[1:]] / flux_br[k[1], k[0]] for k in regular}
     m.regularite_x = pyo.Constraint(
         m.RX,
         rule=lambda m, r, *s: m.x[r, *s] - share[r, *s] * m.X[s[0], r]
         - m.reg_x_plus[r, *s] + m.reg_x_minus[r, *s] == 0,
     )
-    alpha = {s: cil.at[epci_of[s], "alpha"] for s in cil_seg}
+    alpha = {s: alpha_e[epci_of[s]] for s in cil_seg}
     m.RQ = pyo.Set(initialize=[k for k in m.QS if k[3] == "hors_qpv"], dimen=4, ordered=True)
     m.RO = pyo.Set(initialize=[s for s in cil_seg if s[2] == "hors_qpv"], dimen=3, ordered=True)
     m.reg_q_plus = pyo.Var(m.RQ, within=pyo.NonNegativeReals)

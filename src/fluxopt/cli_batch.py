@@ -1,0 +1,80 @@
+"""Command-line ``fluxopt batch`` and ``fluxopt compare`` (registered on the ``fluxopt`` group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fluxopt.batch import solve_many
+from fluxopt.compare import compare_results, format_comparison, write_comparison
+from fluxopt.problems import PolicyError
+
+SHOWN = ["instance", "scenario", "status", "paires", "ecart_relatif_max", "deficit_cil", "prefet_pct", "temps_total"]
+
+
+@click.command()
+@click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the results: one subfolder per instance (and scenario), comparaison.csv/.xlsx.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
+@click.option("--scenarios", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file of named policy variants: [scenarios.NAME] key = value.")
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default: a local cluster.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds per solve.")
+@click.option("--solver", default="highs", show_default=True, help="LP solver (highs, glpk, ...).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: on a terminal].")
+def batch(
+    instances: tuple[Path, ...], out: Path, jobs: int | None, scenarios: Path | None, executor: str,
+    scheduler: str | None, time_limit: float | None, solver: str, progress: bool | None,
+) -> None:
+    """Solve every INSTANCE under every scenario, in parallel; exit code 1 if any job failed.
+
+    \b
+    Examples:
+      fluxopt batch instances/* --out /tmp/batch --jobs 2
+      fluxopt batch instances/gironde-33 --scenarios scenarios.toml --out /tmp/scen
+    """
+    if scheduler and executor != "dask":
+        raise click.UsageError("--scheduler needs --executor dask")
+    try:
+        table = solve_many(instances, scenarios=scenarios, jobs=jobs, executor=executor, scheduler=scheduler,
+                           out=out, progress=progress, solver=solver, time_limit=time_limit)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(2) from None
+    except RuntimeError as exc:  # e.g. the Dask extra is not installed
+        raise click.ClickException(str(exc)) from None
+    click.echo(table[SHOWN].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
+    failed = table[table["status"] != "optimal"]
+    for _, row in failed.iterrows():
+        click.echo(f"{row['instance']} [{row['scenario']}]: {row['status']}: {row['message']}", err=True)
+    click.echo(f"{len(table) - len(failed)} of {len(table)} solved; table in {out / 'comparaison.csv'}", err=True)
+    if len(failed):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("result_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("result_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--csv", "csv", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the pair table here and the objectives to <stem>-objectifs.csv.")
+@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Pairs shown in the terminal (0: all).")
+def compare(result_a: Path, result_b: Path, csv: Path | None, top: int) -> None:
+    """Differences B - A between two result folders: shares per pair and stage objectives.
+
+    \b
+    Example:
+      fluxopt compare /tmp/batch/gironde-33/base /tmp/batch/gironde-33/prefet25 --csv diff.csv
+    """
+    try:
+        comp = compare_results(result_a, result_b)
+    except (FileNotFoundError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(format_comparison(comp, top or None))
+    if csv is not None:
+        for path in write_comparison(comp, csv):
+            click.echo(f"written: {path}", err=True)
