@@ -20,7 +20,7 @@ from fluxopt.instance import Instance, load_instance
 from fluxopt.model import build_model
 from fluxopt.policy import STAGES, Policy, load_policy
 from fluxopt.problems import Problem
-from fluxopt.results import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, shape_tables
+from fluxopt.results import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, model_values, shape_tables
 from fluxopt.stages import Stage, Status, run_stages
 
 
@@ -101,7 +101,7 @@ def solve(
     outcome = run_stages(model, pol, solver=solver, time_limit=time_limit, keep_duals=keep_duals)
 
     if outcome.has_solution:
-        tables = shape_tables(inst, base, pol, model)
+        tables = shape_tables(inst, base, pol, model_values(base, model))
         objectives = {s.name: s.optimum for s in outcome.stages if s.status == "optimal"}
         for name in STAGES:
             objectives.setdefault(name, round(float(pyo.value(model.stage_expr[name])), 9))
