@@ -1,4 +1,4 @@
-"""Shape a solved model into the tables of SPEC §5 (pandas DataFrames, French column names)."""
+"""Shape a solved LP into the tables of SPEC §5 (pandas DataFrames, French column names)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from fluxopt.flux import Baseline
 from fluxopt.instance import Instance
+from fluxopt.lp import LinearProgram
 from fluxopt.policy import PREFET_TYPES, Policy
 
 DIGITS = 6
@@ -58,18 +58,15 @@ class Values:
     o: np.ndarray
 
 
-def model_values(base: Baseline, m: pyo.ConcreteModel) -> Values:
-    """The current values of a model built by :func:`fluxopt.model.build_model`."""
-    seg = base.segments
-    q = {k: v.value or 0.0 for k, v in m.q.items()}
-    o = {k: v.value or 0.0 for k, v in m.o.items()}
-    pairs = base.pairs[base.pairs["active"]]
+def lp_values(lp: LinearProgram) -> Values:
+    """The solution the LP holds, in the Baseline's order."""
+    v = lp.values
     return Values(
-        x=np.array([v.value or 0.0 for v in m.x.values()], dtype=float),
-        q=np.array([q.get(k, np.nan) for k in m.x], dtype=float),
-        X=np.array([pyo.value(m.X[b, r]) for b, r in zip(pairs["bailleur"], pairs["reservataire"])], dtype=float),
-        own=np.array([pyo.value(m.own[s]) for s in seg.index], dtype=float),
-        o=np.array([o.get(s, np.nan) for s in seg.index], dtype=float),
+        x=v[lp.columns["x"].span],
+        q=np.where(lp.q_of_x >= 0, v[lp.q_of_x], np.nan),
+        X=lp.X(v),
+        own=lp.own(v),
+        o=np.where(lp.o_of_seg >= 0, v[lp.o_of_seg], np.nan),
     )
 
 
