@@ -311,7 +311,7 @@ def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _T
             columns[col].append(outcome)
     frame = pd.DataFrame({**columns, "row": [number for number, _ in raw.rows]}, columns=[*spec, "row"])
     for col, s in spec.items():
-        if s.dtype != "object":
+        if s.dtype != "object" and frame[col].dtype != s.dtype:
             frame[col] = frame[col].astype(s.dtype)
     return _Table(raw.source, frame.astype({"row": "int64"}), bad, True)
 
@@ -391,8 +391,11 @@ def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
 
 def _perimeters(t: _Table, p: _Table, problems: list[Problem]) -> pd.DataFrame:
     """The communes of each réservataire's perimeter (None: the whole département)."""
-    communes = set(p.valid("commune")["commune"])
-    by_epci = {e: set(g) for e, g in p.valid("commune", "epci").groupby("epci")["commune"]}
+    communes = set(p.valid("commune")["commune"].tolist())
+    placed = p.valid("commune", "epci")
+    by_epci: dict[str, set[str]] = {}
+    for e, c in zip(placed["epci"].tolist(), placed["commune"].tolist()):
+        by_epci.setdefault(e, set()).add(c)
     perimeters: list[tuple[str, ...] | None] = []
     for r in _records(t.frame):
         codes = [c for c in re.split(r"[\s,;]+", r["perimetre"] or "") if c]
@@ -437,11 +440,10 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
     perimeter = res.set_index("reservataire")["communes"].to_dict() if r_table.usable else {}
     if p.usable:
         rights = t.valid(*keys)
-        unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"])
+        unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"].tolist())
         rights = rights[~rights["bailleur"].isin(unsure)]
-        segments = set(zip(known["bailleur"], known["commune"], known["qpv"]))
-        places = set(zip(known["bailleur"], known["commune"]))
-        bailleurs = set(known["bailleur"])
+        places = set(zip(known["bailleur"].tolist(), known["commune"].tolist()))
+        bailleurs = set(known["bailleur"].tolist())
         for r in _records(rights[~_found(rights, keys, known)]):
             if r["bailleur"] not in bailleurs:
                 column, text = "bailleur", (f"bailleur '{r['bailleur']}' has no segment in patrimoine"
@@ -552,7 +554,7 @@ def build_instance(raw: RawInstance) -> Instance:
     res = _perimeters(t["reservataires"], t["patrimoine"], problems)
     _check_stock(t["stock"], t["patrimoine"], p, t["reservataires"], res, meta["annee"], problems)
     _duplicates(t["cil"], ["epci"], lambda r: f"EPCI {r['epci']}", problems)
-    epcis = set(t["patrimoine"].valid("epci")["epci"])
+    epcis = set(t["patrimoine"].valid("epci")["epci"].tolist())
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("epci"):
         for r in _records(t["cil"].valid("epci")):
             if r["epci"] not in epcis:
@@ -561,8 +563,9 @@ def build_instance(raw: RawInstance) -> Instance:
     _duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
     _check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
+        owners = set(p["bailleur"].tolist())
         for r in _records(t["bailleurs"].valid("bailleur")):
-            if r["bailleur"] not in set(p["bailleur"]):
+            if r["bailleur"] not in owners:
                 problems.append(Problem(t["bailleurs"].source, int(r["row"]), "bailleur",
                                         f"bailleur {r['bailleur']} has no segment in patrimoine", "warning"))
     if any(pr.severity == "error" for pr in problems) or policy is None:
