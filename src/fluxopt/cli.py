@@ -25,6 +25,7 @@ from fluxopt.explain import Explanation, explain
 from fluxopt.flux import compute_baseline
 from fluxopt.generate import DEPARTEMENTS, generate
 from fluxopt.instance import load_instance
+from fluxopt.lp import build_lp
 from fluxopt.model import build_model
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem
@@ -314,7 +315,7 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
     try:
         inst = load_instance(instance)
         pol = resolve_policy(inst, policy, _overrides(assignments))
-        model = build_model(compute_baseline(inst, pol), pol)
+        model = build_model(build_lp(compute_baseline(inst, pol), pol))
     except InstanceError as exc:
         _invalid(exc)
     first = pol.ordre[0]

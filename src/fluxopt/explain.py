@@ -1,9 +1,10 @@
 """Why a proposal departs from equivalence, in domain words (pure functions over a Result).
 
 Three parts: for each pair whose share differs from its target, the constraints that bind
-(binding rows of the model, weighted by their duals in the stages that fix the deviations);
+(binding rows of the LP, weighted by their duals in the stages that fix the deviations);
 for each CIL shortfall, what limits the Q1 designations; for an infeasible strict instance,
-an irreducible infeasible subset (IIS) of the first-stage LP computed by HiGHS.
+an irreducible infeasible subset (IIS) of the first-stage LP computed by HiGHS. Everything is
+read from the array LP (:mod:`fluxopt.lp`) and the solution it holds.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import highspy
-import pyomo.environ as pyo
+import numpy as np
 
-from fluxopt.model import cap_types
+from fluxopt.lp import Block, LinearProgram, cap_types
 from fluxopt.stages import HighsBackend
 
 if TYPE_CHECKING:
@@ -145,12 +146,12 @@ class _Namer:
             return f"CIL target outside QPV in EPCI {e}: {100 * self.cil.at[e, 'alpha']:g} % of attributions to Q1 households"
         return f"CIL target in QPV in EPCI {e}: {100 * self.cil.at[e, 'beta']:g} % of attributions to other quartiles"
 
-    def row(self, name: str, index: tuple, con: Any) -> str | None:
-        """A constraint row in words; None for rows that only define objectives."""
+    def row(self, name: str, index: tuple, upper: float) -> str | None:
+        """A constraint row in words (``upper``: its upper bound); None for rows that only define objectives."""
         if name == "plafond":
-            return self.cap(index[0], index[1], pyo.value(con.upper))
+            return self.cap(index[0], index[1], upper)
         if name == "capacite":
-            return f"capacity of the segment {self.segment(*index)}: {pyo.value(con.upper):.2f} dwellings/year of flux"
+            return f"capacity of the segment {self.segment(*index)}: {upper:.2f} dwellings/year of flux"
         if name == "prefet_uniforme":
             r, b = index[0], index[1]
             return f"uniform rate of {self.holder(r)} in every segment of bailleur {b} (R441-5-2 II)"
@@ -181,15 +182,33 @@ class _Namer:
         return None
 
 
-def _index(con: Any) -> tuple:
-    idx = con.index()
-    return idx if isinstance(idx, tuple) else (idx,)
+def _index(index: Any) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
 
 
-def _binding(con: Any) -> bool:
-    bound = con.upper if con.upper is not None else con.lower
-    scale = max(1.0, abs(pyo.value(bound)) if bound is not None else 1.0)
-    return min(con.lslack(), con.uslack()) <= BINDING_TOL * scale
+@dataclass
+class _RowState:
+    """The rows of one block at the LP's solution: index, upper bound, whether each binds."""
+
+    index: list[Any]
+    upper: np.ndarray
+    binding: np.ndarray
+
+
+def _rows(lp: LinearProgram, name: str, activity: np.ndarray) -> _RowState:
+    """The block's rows, or the fixing rows for ``fixe``, with their slack at the LP's solution."""
+    if name == "fixe":
+        index: list[Any] = list(lp.fixed)
+        body = np.array([np.dot(lp.costs[k], lp.values) for k in index], dtype=float)
+        lower, upper = np.full(len(index), -np.inf), np.array([lp.fixed[k] for k in index], dtype=float)
+    else:
+        block = lp.rows[name]
+        index = block.index
+        body, lower, upper = activity[block.span], lp.row_lower[block.span], lp.row_upper[block.span]
+    bound = np.where(np.isfinite(upper), upper, np.where(np.isfinite(lower), lower, 1.0))
+    with np.errstate(invalid="ignore"):
+        slack = np.minimum(body - lower, upper - body)
+    return _RowState(index, upper, slack <= BINDING_TOL * np.maximum(1.0, np.abs(bound)))
 
 
 def _touches(name: str, index: tuple, pair: tuple[str, str], kind: str, members: set, epcis: set) -> bool:
@@ -213,20 +232,23 @@ _REASON_ROWS = ("plafond", "capacite", "equilibre_qpv_min", "equilibre_qpv_max",
 
 
 def _pair_reasons(result: "Result", namer: _Namer) -> list[PairExplanation]:
-    m, base = result.model, result.baseline
+    lp, base = result.lp, result.baseline
     duals: dict[str, float] = defaultdict(float)
     for stage in result.stages:
         if stage.name in DEVIATION_STAGES and stage.duals:
             for k, v in stage.duals.items():
                 duals[k] = max(duals[k], abs(v))
+    activity = lp.activity(lp.values)
     rows = []
     for comp_name in _REASON_ROWS:
-        for con in getattr(m, comp_name).values():
-            # A nonzero dual in a deviation stage means the row binds at that stage's optimum,
-            # even if the later stages moved within their tolerance.
-            priced = duals.get(con.name, 0.0) > DUAL_TOL
-            if con.active and (priced or _binding(con)):
-                rows.append((comp_name, _index(con), con, priced))
+        block = _rows(lp, comp_name, activity)
+        # A nonzero dual in a deviation stage means the row binds at that stage's optimum,
+        # even if the later stages moved within their tolerance.
+        names = Block(comp_name, 0, block.index).names() if duals else [""] * len(block.index)
+        for index, upper, binding, name in zip(block.index, block.upper.tolist(), block.binding.tolist(), names):
+            priced = duals.get(name, 0.0) > DUAL_TOL
+            if priced or binding:
+                rows.append((comp_name, _index(index), upper, priced))
     epci_of = base.segments["epci"].to_dict()
     out = []
     for _, p in result.shares.iterrows():
@@ -249,34 +271,40 @@ def _pair_reasons(result: "Result", namer: _Namer) -> list[PairExplanation]:
 
 
 def _shortfall_reasons(result: "Result", namer: _Namer) -> list[ShortfallExplanation]:
-    m, base = result.model, result.baseline
+    lp, base = result.lp, result.baseline
     seg = base.segments
+    values = lp.values
+    x = values[lp.columns["x"].span]
+    q = np.where(lp.q_of_x >= 0, values[lp.q_of_x], 0.0)
+    own = lp.own(values)
+    caps = _rows(lp, "plafond", lp.activity(values))
     out = []
     for _, c in result.cil[result.cil["deficit"] > BINDING_TOL].iterrows():
         e, where = c["epci"], ("hors_qpv" if c["objectif"] == "q1_hors_qpv" else "qpv")
-        in_e = seg[(seg["epci"] == e) & (seg["qpv"] == (where == "qpv"))].index
+        in_e = ((seg["epci"] == e) & (seg["qpv"] == (where == "qpv"))).to_numpy()
+        on = in_e[lp.x_seg]
         held: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for k, var in m.x.items():
-            if k[1:] in in_e:
-                held[k[0]][0] += var.value or 0.0
-                held[k[0]][1] += m.q[k].value or 0.0
+        for (r, *_), x_k, q_k in zip((k for k, i in zip(lp.columns["x"].index, on.tolist()) if i),
+                                     x[on].tolist(), q[on].tolist()):
+            held[r][0] += x_k
+            held[r][1] += q_k
         reasons = []
-        for r, (x, q1) in sorted(held.items()):
-            if x <= BINDING_TOL:
+        for r, (x_r, q1) in sorted(held.items()):
+            if x_r <= BINDING_TOL:
                 continue
             lo, hi = base.q1[r]
             bound = f"at most {100 * hi:g} %" if where == "hors_qpv" else f"at least {100 * lo:g} %"
-            reasons.append(f"Q1 share of {namer.holder(r)} {bound}: {q1:.2f} Q1 households of its {x:.2f} dwellings")
+            reasons.append(f"Q1 share of {namer.holder(r)} {bound}: {q1:.2f} Q1 households of its {x_r:.2f} dwellings")
         for b in sorted(set(seg.loc[in_e, "bailleur"])):
-            own = sum(pyo.value(m.own[s]) for s in in_e if s[0] == b)
-            o = sum(m.o[s].value or 0.0 for s in in_e if s[0] == b)
+            mine = in_e & (seg["bailleur"] == b).to_numpy()
+            o = sum(values[lp.o_of_seg[mine]].tolist())
             lo, hi = base.q1_bailleur[b]
             bound = f"at most {100 * hi:g} %" if where == "hors_qpv" else f"at least {100 * lo:g} %"
             reasons.append(f"Q1 share of bailleur {b} on its own share {bound}: {o:.2f} Q1 households of its "
-                           f"{own:.2f} dwellings")
-            for k, con in m.plafond.items():
-                if where == "hors_qpv" and k[1] == b and _binding(con):
-                    reasons.append(namer.row("plafond", k, con))
+                           f"{sum(own[mine].tolist()):.2f} dwellings")
+            for k, upper, binding in zip(caps.index, caps.upper.tolist(), caps.binding.tolist()):
+                if where == "hors_qpv" and k[1] == b and binding:
+                    reasons.append(namer.row("plafond", k, upper))
         ordre = result.summary["politique"]["valeurs"].get("objectif.ordre", [])
         before = ordre[: ordre.index("ecart_cil")] if "ecart_cil" in ordre else []
         if before:
@@ -286,30 +314,26 @@ def _shortfall_reasons(result: "Result", namer: _Namer) -> list[ShortfallExplana
     return out
 
 
-def infeasible_subset(model: pyo.ConcreteModel, base: "Baseline", policy: dict[str, Any], stage: str) -> list[str]:
+def infeasible_subset(lp: LinearProgram, base: "Baseline", policy: dict[str, Any], stage: str) -> list[str]:
     """An irreducible infeasible subset of the LP with ``stage``'s objective, each row in domain words."""
     namer = _Namer(base, policy)
-    model.objectif[stage].activate()
-    try:
-        backend = HighsBackend(model)
-        backend.compile()
-    finally:
-        model.objectif[stage].deactivate()
+    backend = HighsBackend(lp)
+    backend.objective(stage)
     h = backend.highs
     h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
     _, iis = h.getIis()
+    upper = [*lp.row_upper.tolist(), *lp.fixed.values()]
     texts: list[str] = []
     for i in iis.row_index_:
-        con = backend.rows[i]
-        text = namer.row(con.parent_component().local_name, _index(con), con)
-        texts.append(text if text is not None else con.name)
+        name, index = lp.row_of(i)
+        text = namer.row(name, _index(index), upper[i])
+        texts.append(text if text is not None else Block(name, 0, [index]).names()[0])
     for j in iis.col_index_:
-        var = backend.vars[j]
-        parent = var.parent_component().local_name
-        if parent in ("d1", "d2"):
-            where = "outside QPV" if parent == "d1" else "in QPV"
+        name, index = lp.column_of(j)
+        if name in ("d1", "d2"):
+            where = "outside QPV" if name == "d1" else "in QPV"
             texts.append(f"strict mode (cil.strict = true): no shortfall allowed on the CIL target {where} "
-                         f"in EPCI {var.index()}")
+                         f"in EPCI {index}")
     return list(dict.fromkeys(texts))
 
 
@@ -318,7 +342,7 @@ def explain(result: "Result") -> Explanation:
     namer = _Namer(result.baseline, result.summary["politique"]["valeurs"])
     expl = Explanation(result.summary["instance"]["nom"], result.status)
     if result.status == "infeasible" and result.stages:
-        expl.infeasible = infeasible_subset(result.model, result.baseline, result.summary["politique"]["valeurs"],
+        expl.infeasible = infeasible_subset(result.lp, result.baseline, result.summary["politique"]["valeurs"],
                                             result.stages[-1].name)
     elif result.has_solution:
         expl.pairs = _pair_reasons(result, namer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,10 +16,6 @@ from fluxopt.problems import InstanceError, Problem
 SegmentKey = tuple[str, str, str]
 
 
-def qpv_label(qpv: bool) -> str:
-    return "qpv" if qpv else "hors_qpv"
-
-
 @dataclass(frozen=True, eq=False)
 class Baseline:
     """What the LP is built from.
@@ -26,18 +23,31 @@ class Baseline:
     ``segments``: one row per segment, indexed by ``key``, with F (flux base), L, N, epci,
     qpv, cil (segment of a CIL EPCI). ``pairs``: one row per (bailleur, réservataire) with
     rights, with flux_base (F_br), flux_base_qpv, p0, cible (T), methode, active, uniforme.
-    ``members``: per pair, the keys of S_{b,r}. ``cil``: per CIL EPCI, alpha and beta.
-    ``q1``: [min, max] Q1 share per réservataire; ``q1_bailleur`` per bailleur.
+    ``links``: one row per pair and segment of S_{b,r}, ``pair`` and ``seg`` being row
+    positions in ``pairs`` and ``segments``, ordered by pair then segment. ``cil``: per CIL
+    EPCI, alpha and beta. ``q1``: [min, max] Q1 share per réservataire; ``q1_bailleur`` per
+    bailleur.
     """
 
     segments: pd.DataFrame
     pairs: pd.DataFrame
-    members: dict[tuple[str, str], list[SegmentKey]]
+    links: pd.DataFrame
     cil: pd.DataFrame
     reservataires: pd.DataFrame
     q1: dict[str, tuple[float, float]]
     q1_bailleur: dict[str, tuple[float, float]]
     warnings: list[Problem] = field(default_factory=list)
+
+    @functools.cached_property
+    def members(self) -> dict[tuple[str, str], list[SegmentKey]]:
+        """S_{b,r}: the segment keys of each pair, in segment order."""
+        keys = self.segments.index[self.links["seg"].to_numpy()]
+        pair = self.links["pair"].to_numpy()
+        out: dict[tuple[str, str], list[SegmentKey]] = {p: [] for p in zip(self.pairs["bailleur"], self.pairs["reservataire"])}
+        names = list(out)
+        for i, key in zip(pair, keys):
+            out[names[i]].append(key)
+        return out
 
 
 def _segments(inst: Instance) -> pd.DataFrame:
@@ -55,104 +65,125 @@ def _segments(inst: Instance) -> pd.DataFrame:
             "row": p["row"],
         }
     )
-    seg["key"] = list(zip(seg["bailleur"], seg["commune"], seg["qpv"].map(qpv_label)))
+    labels = np.where(seg["qpv"].to_numpy(), "qpv", "hors_qpv").tolist()
+    seg["key"] = list(zip(seg["bailleur"].tolist(), seg["commune"].tolist(), labels))
     seg["cil"] = seg["epci"].isin(set(inst.cil["epci"]))
     return seg.sort_values(["bailleur", "commune", "qpv"]).set_index("key", drop=False)
-
-
-def _live_stock(inst: Instance) -> pd.DataFrame:
-    """The rights still running in the instance's year (the expired ones were reported at load)."""
-    live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)].copy()
-    live["key"] = list(zip(live["bailleur"], live["commune"], live["qpv"].map(qpv_label)))
-    return live
 
 
 def _q1_bounds(inst: Instance, policy: Policy) -> tuple[dict, dict, list[Problem]]:
     problems: list[Problem] = []
 
-    def bounds(frame: pd.DataFrame, ident: str, kind: pd.Series, source: str) -> dict[str, tuple[float, float]]:
+    def bounds(frame: pd.DataFrame, ident: str, kinds: list[str], source: str) -> dict[str, tuple[float, float]]:
         out = {}
-        for (_, r), t in zip(frame.iterrows(), kind):
+        columns = (frame[ident].tolist(), kinds, frame["part_q1_min"].tolist(), frame["part_q1_max"].tolist(),
+                   frame["row"].tolist())
+        for name, t, given_lo, given_hi, row in zip(*columns):
             lo, hi = policy.comportement(t)
-            lo = lo if np.isnan(r["part_q1_min"]) else float(r["part_q1_min"])
-            hi = hi if np.isnan(r["part_q1_max"]) else float(r["part_q1_max"])
+            lo = lo if np.isnan(given_lo) else float(given_lo)
+            hi = hi if np.isnan(given_hi) else float(given_hi)
             if lo > hi:
-                col = "part_q1_max" if not np.isnan(r["part_q1_max"]) else "part_q1_min"
-                problems.append(Problem(source, int(r["row"]), col,
-                                        f"Q1 share [{lo}, {hi}] of {r[ident]} is empty once the policy's "
+                col = "part_q1_max" if not np.isnan(given_hi) else "part_q1_min"
+                problems.append(Problem(source, int(row), col,
+                                        f"Q1 share [{lo}, {hi}] of {name} is empty once the policy's "
                                         f"default for type '{t}' fills the other bound"))
-            out[r[ident]] = (lo, hi)
+            out[name] = (lo, hi)
         return out
 
     res = inst.reservataires
-    q1 = bounds(res, "reservataire", res["type"], inst.sources["reservataires"])
-    known = bounds(inst.bailleurs, "bailleur", pd.Series(["bailleur"] * len(inst.bailleurs)), inst.sources["bailleurs"])
+    q1 = bounds(res, "reservataire", res["type"].tolist(), inst.sources["reservataires"])
+    known = bounds(inst.bailleurs, "bailleur", ["bailleur"] * len(inst.bailleurs), inst.sources["bailleurs"])
     q1_b = {b: known.get(b, policy.comportement("bailleur")) for b in inst.patrimoine["bailleur"].unique()}
     return q1, q1_b, problems
+
+
+def _links(seg: pd.DataFrame, pairs: pd.DataFrame, reservataires: pd.DataFrame) -> pd.DataFrame:
+    """(pair, segment) rows of S_{b,r}: the bailleur's segments in the réservataire's perimeter."""
+    both = (pairs[["bailleur", "reservataire"]].assign(pair=np.arange(len(pairs)))
+            .merge(seg[["bailleur", "commune"]].assign(seg=np.arange(len(seg))), on="bailleur"))
+    perimeter = reservataires.set_index("reservataire")["communes"].to_dict()
+    bounded = [r for r, communes in perimeter.items() if communes is not None]
+    inside = pd.MultiIndex.from_tuples([(r, c) for r in bounded for c in perimeter[r]], names=["reservataire", "commune"])
+    keep = ~both["reservataire"].isin(bounded).to_numpy()
+    if len(inside) and len(both):
+        keep |= pd.MultiIndex.from_frame(both[["reservataire", "commune"]]).isin(inside)
+    return both.loc[keep, ["pair", "seg"]].sort_values(["pair", "seg"]).reset_index(drop=True)
 
 
 def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
     """Flux base per segment, equivalence p0 and target T per (bailleur, réservataire) pair."""
     warnings: list[Problem] = []
     seg = _segments(inst)
-    live = _live_stock(inst)
+    live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]  # the expired rights were reported at load
     q1, q1_b, problems = _q1_bounds(inst, policy)
     method = policy.methode
     if method == "attributions":
-        for _, r in seg[seg["attributions"].isna()].iterrows():
-            problems.append(Problem(inst.sources["patrimoine"], int(r["row"]), "attributions",
+        for row in seg.loc[seg["attributions"].isna(), "row"].tolist():
+            problems.append(Problem(inst.sources["patrimoine"], int(row), "attributions",
                                     "the 'attributions' equivalence method needs past attributions for every segment"))
-        for _, r in live[live["attributions"].isna()].iterrows():
-            problems.append(Problem(inst.sources["stock"], int(r["row"]), "attributions",
+        for row in live.loc[live["attributions"].isna(), "row"].tolist():
+            problems.append(Problem(inst.sources["stock"], int(row), "attributions",
                                     "the 'attributions' equivalence method needs past attributions for every right"))
     if problems:
         raise InstanceError(problems)
 
-    res = inst.reservataires.set_index("reservataire")
-    live = live.join(seg[["L", "N"]], on="key")
+    # Rights grouped by pair (sorted by bailleur then réservataire, rows in file order within a pair).
+    live = live.merge(seg[["bailleur", "commune", "qpv", "L", "N"]], on=["bailleur", "commune", "qpv"], how="left")
+    live = live.sort_values(["bailleur", "reservataire"], kind="stable")
     ratio = np.divide(live["L"], live["N"], out=np.zeros(len(live)), where=live["N"].to_numpy() > 0)
     live["E"] = live["liberations"].fillna(live["logements_reserves"] * ratio)
-    by_bailleur = {b: g for b, g in seg.groupby("bailleur", sort=True)}
-    rows, members = [], {}
-    for (b, r), rights in live.groupby(["bailleur", "reservataire"], sort=True):
-        perimeter = res.at[r, "communes"]
-        own = by_bailleur[b]
-        s_br = own if perimeter is None else own[own["commune"].isin(perimeter)]
+    keys = list(zip(live["bailleur"].tolist(), live["reservataire"].tolist()))
+    first = [i for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
+    pairs = pd.DataFrame({"bailleur": [keys[i][0] for i in first], "reservataire": [keys[i][1] for i in first]},
+                         columns=["bailleur", "reservataire"])
+    links = _links(seg, pairs, inst.reservataires)
+    by_pair = np.searchsorted(links["pair"].to_numpy(), np.arange(len(pairs) + 1))
+    by_right = [*first, len(live)]
+    member = links["seg"].to_numpy()
+    L, N, F = (seg[c].to_numpy()[member] for c in ("L", "N", "F"))
+    A, qpv = seg["attributions"].to_numpy()[member], seg["qpv"].to_numpy()[member]
+    E, R = live["E"].to_numpy(), live["logements_reserves"].to_numpy()
+    A_r, rows = live["attributions"].to_numpy(), live["row"].to_numpy()
+    # Sums per group are numpy's (as a pandas Series' sum), in row order.
+    columns: dict[str, list] = {"flux_base": [], "flux_base_qpv": [], "p0": [], "cible": [], "methode": []}
+    for i, (b, r) in enumerate(zip(pairs["bailleur"].tolist(), pairs["reservataire"].tolist())):
+        s_br, rights = slice(by_pair[i], by_pair[i + 1]), slice(by_right[i], by_right[i + 1])
         used = method
         p0 = 0.0
         if method == "rotation":
-            if s_br["L"].sum() > 0:
-                p0 = rights["E"].sum() / s_br["L"].sum()
+            if L[s_br].sum() > 0:
+                p0 = E[rights].sum() / L[s_br].sum()
             else:
                 used = "stock"
         elif method == "attributions":
-            if s_br["attributions"].sum() > 0:
-                p0 = rights["attributions"].sum() / s_br["attributions"].sum()
+            if A[s_br].sum() > 0:
+                p0 = A_r[rights].sum() / A[s_br].sum()
             else:
                 used = "stock"
-        if used == "stock" and s_br["N"].sum() > 0:
-            p0 = rights["logements_reserves"].sum() / s_br["N"].sum()
+        if used == "stock" and N[s_br].sum() > 0:
+            p0 = R[rights].sum() / N[s_br].sum()
         if used != method:
-            warnings.append(Problem(inst.sources["stock"], int(rights["row"].min()), None,
+            warnings.append(Problem(inst.sources["stock"], int(rows[rights].min()), None,
                                     f"pair {b} / {r}: no {'releases' if method == 'rotation' else 'past attributions'} "
                                     f"on its segments, the 'stock' method is used instead", "warning"))
-        flux = float(s_br["F"].sum())
-        rows.append({
-            "bailleur": b, "reservataire": r, "type": res.at[r, "type"],
-            "flux_base": flux, "flux_base_qpv": float(s_br.loc[s_br["qpv"], "F"].sum()),
-            "p0": float(p0), "cible": float(p0) * flux, "methode": used,
-        })
-        members[(b, r)] = list(s_br.index)
-    pairs = pd.DataFrame(rows, columns=["bailleur", "reservataire", "type", "flux_base", "flux_base_qpv",
-                                        "p0", "cible", "methode"])
+        flux = float(F[s_br].sum())
+        columns["flux_base"].append(flux)
+        columns["flux_base_qpv"].append(float(F[s_br][qpv[s_br]].sum()))
+        columns["p0"].append(float(p0))
+        columns["cible"].append(float(p0) * flux)
+        columns["methode"].append(used)
+    kinds = inst.reservataires.set_index("reservataire")["type"]
+    pairs.insert(2, "type", kinds.reindex(pairs["reservataire"]).to_numpy())
+    pairs = pairs.assign(**columns)
     pairs["active"] = pairs["cible"] > 0
     pairs["uniforme"] = pairs["type"].isin(PREFET_TYPES) & policy.uniforme
-    for _, r in pairs[pairs["p0"] > 1].iterrows():
+    over = pairs[pairs["p0"] > 1]
+    for b, r, p0 in zip(over["bailleur"].tolist(), over["reservataire"].tolist(), over["p0"].tolist()):
         warnings.append(Problem(inst.sources["stock"], None, None,
-                                f"pair {r['bailleur']} / {r['reservataire']}: the former rights are worth "
-                                f"{100 * r['p0']:.1f} % of the flux, more than all of it", "warning"))
+                                f"pair {b} / {r}: the former rights are worth "
+                                f"{100 * p0:.1f} % of the flux, more than all of it", "warning"))
     cil = inst.cil.copy()
     cil["alpha"] = cil["part_q1_hors_qpv"].fillna(policy.part_q1_hors_qpv)
     cil["beta"] = cil["part_autres_qpv"].fillna(policy.part_autres_qpv)
-    return Baseline(seg, pairs, members, cil[["epci", "alpha", "beta"]].sort_values("epci").reset_index(drop=True),
+    return Baseline(seg, pairs, links, cil[["epci", "alpha", "beta"]].sort_values("epci").reset_index(drop=True),
                     inst.reservataires, q1, q1_b, warnings)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from fluxopt.policy import TYPES, Policy, PolicyError, check_values, flatten, load_policy
@@ -37,12 +38,15 @@ def _number(value: Any) -> float:
     if isinstance(value, (int, float)):
         number = float(value)
     else:
-        text = _SPACES.sub("", str(value))
         try:
-            number = float(text)
+            number = float(value)  # the common case; thousands separated by spaces need the next step
         except ValueError:
-            hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
-            raise _Invalid(f"'{value}' is not a number{hint}") from None
+            text = _SPACES.sub("", str(value))
+            try:
+                number = float(text)
+            except ValueError:
+                hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
+                raise _Invalid(f"'{value}' is not a number{hint}") from None
     if not math.isfinite(number):
         raise _Invalid(f"'{value}' is not a finite number")
     return number
@@ -120,6 +124,8 @@ class Column:
 
 
 _MISSING = float("nan")
+#: Marks a cell value not parsed yet (None is a parse result).
+_UNPARSED = object()
 #: Value given to a required cell that is missing or unreadable (the row is then not checked further).
 _FILL = {"int64": 0, "bool": False, "float64": _MISSING, "object": None}
 SPECS: dict[str, dict[str, Column]] = {
@@ -278,35 +284,42 @@ def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _T
         if s.required and col not in raw.columns:
             problems.append(Problem(raw.source, raw.header_row, col, f"required column '{col}' is missing"))
             bad[col] = set(all_rows)
-    records = []
+    columns: dict[str, list[Any]] = {col: [] for col in spec}
+    # Cells repeat (codes, booleans, counts): each distinct (type, value) is parsed once per column.
+    parsed: dict[str, dict[tuple[type, Any], Any]] = {col: {} for col in spec}
     for number, cells in raw.rows:
-        record: dict[str, Any] = {"row": number}
         for col, s in spec.items():
             value = cells.get(col)
-            fill = s.default if s.default is not None else _FILL[s.dtype]
             if value is None or (isinstance(value, str) and value.strip() == ""):
                 if s.required and col in raw.columns:
                     problems.append(Problem(raw.source, number, col, f"'{col}' is empty; a value is required"))
                     bad[col].add(number)
-                record[col] = fill
+                columns[col].append(s.default if s.default is not None else _FILL[s.dtype])
                 continue
-            try:
-                record[col] = s.parse(value)
-            except _Invalid as exc:
-                problems.append(Problem(raw.source, number, col, str(exc)))
+            key = (type(value), value)
+            outcome = parsed[col].get(key, _UNPARSED)
+            if outcome is _UNPARSED:
+                try:
+                    outcome = s.parse(value)
+                except _Invalid as exc:
+                    outcome = exc
+                parsed[col][key] = outcome
+            if isinstance(outcome, _Invalid):
+                problems.append(Problem(raw.source, number, col, str(outcome)))
                 bad[col].add(number)
-                record[col] = fill
-        records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=[*spec, "row"])
+                outcome = s.default if s.default is not None else _FILL[s.dtype]
+            columns[col].append(outcome)
+    frame = pd.DataFrame({**columns, "row": [number for number, _ in raw.rows]}, columns=[*spec, "row"])
     for col, s in spec.items():
-        if s.dtype != "object":
+        if s.dtype != "object" and frame[col].dtype != s.dtype:
             frame[col] = frame[col].astype(s.dtype)
     return _Table(raw.source, frame.astype({"row": "int64"}), bad, True)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of a frame as dicts (much faster to loop over than ``iterrows``)."""
-    return frame.to_dict("records")
+    """The rows of a frame as dicts of Python values (much faster to loop over than ``iterrows``)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[c].tolist() for c in columns))]
 
 
 def _segment(bailleur: str, commune: str, qpv: bool) -> str:
@@ -316,14 +329,20 @@ def _segment(bailleur: str, commune: str, qpv: bool) -> str:
 def _duplicates(t: _Table, keys: list[str], what: Callable[[dict[str, Any]], str], problems: list[Problem]) -> None:
     """Report every row whose key repeats an earlier row."""
     frame = t.valid(*keys)
-    first: dict[tuple, int] = {}
-    for r in _records(frame):
-        key = tuple(r[k] for k in keys)
-        if key in first:
-            problems.append(Problem(t.source, int(r["row"]), keys[-1],
-                                    f"{what(r)} is already given on row {first[key]}; it must appear once"))
-        else:
-            first[key] = int(r["row"])
+    repeated = frame.duplicated(keys).to_numpy()
+    if not repeated.any():
+        return
+    first = frame.groupby(keys, sort=False, dropna=False)["row"].transform("first").to_numpy()[repeated]
+    for r, row in zip(_records(frame[repeated]), first):
+        problems.append(Problem(t.source, int(r["row"]), keys[-1],
+                                f"{what(r)} is already given on row {row}; it must appear once"))
+
+
+def _found(frame: pd.DataFrame, columns: list[str], table: pd.DataFrame) -> np.ndarray:
+    """Whether each row's values in ``columns`` appear together on some row of ``table``."""
+    if frame.empty or table.empty:
+        return np.zeros(len(frame), dtype=bool)
+    return pd.MultiIndex.from_frame(frame[columns]).isin(pd.MultiIndex.from_frame(table[columns]))
 
 
 _FLUX_INPUTS = ("logements", "logements_hors_flux", "liberations", "taux_rotation",
@@ -372,8 +391,11 @@ def _check_patrimoine(t: _Table, problems: list[Problem]) -> pd.DataFrame:
 
 def _perimeters(t: _Table, p: _Table, problems: list[Problem]) -> pd.DataFrame:
     """The communes of each réservataire's perimeter (None: the whole département)."""
-    communes = set(p.valid("commune")["commune"])
-    by_epci = {e: set(g) for e, g in p.valid("commune", "epci").groupby("epci")["commune"]}
+    communes = set(p.valid("commune")["commune"].tolist())
+    placed = p.valid("commune", "epci")
+    by_epci: dict[str, set[str]] = {}
+    for e, c in zip(placed["epci"].tolist(), placed["commune"].tolist()):
+        by_epci.setdefault(e, set()).add(c)
     perimeters: list[tuple[str, ...] | None] = []
     for r in _records(t.frame):
         codes = [c for c in re.split(r"[\s,;]+", r["perimetre"] or "") if c]
@@ -415,30 +437,33 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
                 lambda r: f"the right of {r['reservataire']} on segment {_segment(r['bailleur'], r['commune'], r['qpv'])}",
                 problems)
     known = patrimoine[patrimoine["row"].isin(p.valid(*keys)["row"])]
-    segments = set(zip(known["bailleur"], known["commune"], known["qpv"]))
-    places = set(zip(known["bailleur"], known["commune"]))
-    bailleurs = set(known["bailleur"])
-    unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"])
     perimeter = res.set_index("reservataire")["communes"].to_dict() if r_table.usable else {}
-    for r in _records(t.valid(*keys)):
-        if not p.usable or r["bailleur"] in unsure or (r["bailleur"], r["commune"], r["qpv"]) in segments:
-            continue
-        if r["bailleur"] not in bailleurs:
-            column, text = "bailleur", f"bailleur '{r['bailleur']}' has no segment in patrimoine{closest(r['bailleur'], bailleurs)}"
-        elif (r["bailleur"], r["commune"]) not in places:
-            column, text = "commune", f"bailleur {r['bailleur']} has no segment in commune {r['commune']}"
-        else:
-            column, text = "qpv", f"patrimoine has no segment {_segment(r['bailleur'], r['commune'], r['qpv'])}"
-        problems.append(Problem(src, int(r["row"]), column, text))
-    check_res = r_table.usable and not r_table.has_bad("reservataire")
-    for r in _records(t.valid("reservataire") if check_res else t.frame.iloc[:0]):
-        if r["reservataire"] not in perimeter:
+    if p.usable:
+        rights = t.valid(*keys)
+        unsure = set(patrimoine.loc[~patrimoine["row"].isin(known["row"]), "bailleur"].tolist())
+        rights = rights[~rights["bailleur"].isin(unsure)]
+        places = set(zip(known["bailleur"].tolist(), known["commune"].tolist()))
+        bailleurs = set(known["bailleur"].tolist())
+        for r in _records(rights[~_found(rights, keys, known)]):
+            if r["bailleur"] not in bailleurs:
+                column, text = "bailleur", (f"bailleur '{r['bailleur']}' has no segment in patrimoine"
+                                            f"{closest(r['bailleur'], bailleurs)}")
+            elif (r["bailleur"], r["commune"]) not in places:
+                column, text = "commune", f"bailleur {r['bailleur']} has no segment in commune {r['commune']}"
+            else:
+                column, text = "qpv", f"patrimoine has no segment {_segment(r['bailleur'], r['commune'], r['qpv'])}"
+            problems.append(Problem(src, int(r["row"]), column, text))
+    if r_table.usable and not r_table.has_bad("reservataire"):
+        rights = t.valid("reservataire")
+        for r in _records(rights[~rights["reservataire"].isin(list(perimeter))]):
             problems.append(Problem(src, int(r["row"]), "reservataire",
                                     f"'{r['reservataire']}' is not in reservataires{closest(r['reservataire'], perimeter)}"))
-    places_known = p.usable and not p.has_bad("commune", "epci")
-    for r in _records(t.valid("reservataire", "commune")):
-        communes = perimeter.get(r["reservataire"]) if places_known else None
-        if communes is not None and r["commune"] not in communes:
+    if p.usable and not p.has_bad("commune", "epci"):
+        rights = t.valid("reservataire", "commune")
+        bounded = [r for r, communes in perimeter.items() if communes is not None]
+        inside = pd.DataFrame([(r, c) for r in bounded for c in perimeter[r]], columns=["reservataire", "commune"])
+        outside = rights["reservataire"].isin(bounded).to_numpy() & ~_found(rights, ["reservataire", "commune"], inside)
+        for r in _records(rights[outside]):
             problems.append(Problem(src, int(r["row"]), "commune",
                                     f"commune {r['commune']} lies outside the perimeter of réservataire {r['reservataire']}"))
     rows = t.valid(*keys, "logements_reserves", "fin_droits")
@@ -450,16 +475,17 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
                                     f"before {annee}: they are dropped", "warning"))
         rows = rows[~(rows["fin_droits"] < annee)]
     counted = known[known["row"].isin(p.valid("logements", "logements_hors_flux")["row"])]
-    eligible: dict[tuple, int] = {}
-    for s in _records(counted):
-        eligible.setdefault((s["bailleur"], s["commune"], s["qpv"]), int(s["logements_flux"]))
-    for key, group in rows.groupby(keys):
-        total = int(group["logements_reserves"].sum())
-        if key in eligible and total > eligible[key]:
-            numbers = ", ".join(map(str, group["row"]))
-            problems.append(Problem(src, int(group["row"].max()), "logements_reserves",
-                                    f"{total} reserved dwellings (rows {numbers}) exceed the {eligible[key]} "
-                                    f"flux-eligible dwellings of segment {_segment(*key)}"))
+    eligible = counted.drop_duplicates(keys)[[*keys, "logements_flux"]]
+    totals = rows.groupby(keys, sort=True).agg(total=("logements_reserves", "sum"), last=("row", "max")).reset_index()
+    over = totals.merge(eligible, on=keys, how="inner")
+    over = over[over["total"] > over["logements_flux"]]
+    for r in _records(over):
+        key = (r["bailleur"], r["commune"], r["qpv"])
+        same = (rows["bailleur"] == key[0]) & (rows["commune"] == key[1]) & (rows["qpv"] == key[2])
+        numbers = ", ".join(map(str, rows.loc[same, "row"]))
+        problems.append(Problem(src, int(r["last"]), "logements_reserves",
+                                f"{int(r['total'])} reserved dwellings (rows {numbers}) exceed the "
+                                f"{int(r['logements_flux'])} flux-eligible dwellings of segment {_segment(*key)}"))
 
 
 def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
@@ -528,7 +554,7 @@ def build_instance(raw: RawInstance) -> Instance:
     res = _perimeters(t["reservataires"], t["patrimoine"], problems)
     _check_stock(t["stock"], t["patrimoine"], p, t["reservataires"], res, meta["annee"], problems)
     _duplicates(t["cil"], ["epci"], lambda r: f"EPCI {r['epci']}", problems)
-    epcis = set(t["patrimoine"].valid("epci")["epci"])
+    epcis = set(t["patrimoine"].valid("epci")["epci"].tolist())
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("epci"):
         for r in _records(t["cil"].valid("epci")):
             if r["epci"] not in epcis:
@@ -537,8 +563,9 @@ def build_instance(raw: RawInstance) -> Instance:
     _duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
     _check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
+        owners = set(p["bailleur"].tolist())
         for r in _records(t["bailleurs"].valid("bailleur")):
-            if r["bailleur"] not in set(p["bailleur"]):
+            if r["bailleur"] not in owners:
                 problems.append(Problem(t["bailleurs"].source, int(r["row"]), "bailleur",
                                         f"bailleur {r['bailleur']} has no segment in patrimoine", "warning"))
     if any(pr.severity == "error" for pr in problems) or policy is None:

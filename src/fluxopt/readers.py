@@ -88,6 +88,8 @@ def normalize_name(text: Any) -> str:
 
 def _cell(value: Any) -> Cell:
     """A cell of any reader as str (stripped), int, float, bool or None (empty)."""
+    if value.__class__ is str:  # the common case first
+        return value.strip() or None
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -117,7 +119,7 @@ def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severit
     rows: list[tuple[int, dict[str, Cell]]] = []
     for number, values in records:
         cells = [_cell(v) for v in values]
-        if not any(c is not None for c in cells):
+        if cells.count(None) == len(cells):
             continue
         if header is None:
             header_row = number
@@ -127,6 +129,10 @@ def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severit
                 if name and name in seen:
                     problems.append(Problem(source, number, name, f"column '{name}' appears twice; keep only one"))
                 seen.add(name)
+            plain = "" not in seen and len(seen) == len(header)  # every column named, once
+            continue
+        if plain and len(cells) <= len(header):
+            rows.append((number, dict(zip(header, cells))))
             continue
         record: dict[str, Cell] = {}
         stray = False

@@ -1,13 +1,15 @@
-"""Shape a solved model into the tables of SPEC §5 (pandas DataFrames, French column names)."""
+"""Shape a solved LP into the tables of SPEC §5 (pandas DataFrames, French column names)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from fluxopt.flux import Baseline
 from fluxopt.instance import Instance
+from fluxopt.lp import LinearProgram
 from fluxopt.policy import PREFET_TYPES, Policy
 
 DIGITS = 6
@@ -43,15 +45,46 @@ def largest_remainder(values: np.ndarray, total: int) -> np.ndarray:
     return result
 
 
-def shape_tables(inst: Instance, base: Baseline, policy: Policy, m: pyo.ConcreteModel) -> dict[str, pd.DataFrame]:
-    """The result tables ``parts``, ``segments``, ``cil``, ``bailleurs`` from the model's current values."""
-    seg = base.segments
-    x = {k: max(v.value or 0.0, 0.0) for k, v in m.x.items()}
-    q = {k: v.value or 0.0 for k, v in m.q.items()}
-    o = {k: v.value or 0.0 for k, v in m.o.items()}
+@dataclass(frozen=True)
+class Values:
+    """A solution in the Baseline's order: ``x`` and ``q`` per link of an active pair (``q`` NaN
+    outside CIL EPCIs), ``X`` per active pair, ``own`` and ``o`` per segment (``o`` NaN outside
+    CIL EPCIs). Values as solved: not clipped at 0."""
 
-    pairs = base.pairs[base.pairs["active"]].copy()
-    pairs["logements"] = [pyo.value(m.X[b, r]) for b, r in zip(pairs["bailleur"], pairs["reservataire"])]
+    x: np.ndarray
+    q: np.ndarray
+    X: np.ndarray
+    own: np.ndarray
+    o: np.ndarray
+
+
+def lp_values(lp: LinearProgram) -> Values:
+    """The solution the LP holds, in the Baseline's order."""
+    v = lp.values
+    return Values(
+        x=v[lp.columns["x"].span],
+        q=np.where(lp.q_of_x >= 0, v[lp.q_of_x], np.nan),
+        X=lp.X(v),
+        own=lp.own(v),
+        o=np.where(lp.o_of_seg >= 0, v[lp.o_of_seg], np.nan),
+    )
+
+
+def _slices(sorted_keys: np.ndarray, keys: np.ndarray) -> list[slice]:
+    """For each key, the slice of the rows holding it in an array sorted by key."""
+    start = np.searchsorted(sorted_keys, keys, side="left")
+    stop = np.searchsorted(sorted_keys, keys, side="right")
+    return [slice(a, z) for a, z in zip(start.tolist(), stop.tolist())]
+
+
+def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values) -> dict[str, pd.DataFrame]:
+    """The result tables ``parts``, ``segments``, ``cil``, ``bailleurs`` from a solution."""
+    seg = base.segments
+    F = seg["F"].to_numpy()
+    own = np.maximum(values.own, 0.0)
+    active = base.pairs["active"].to_numpy()
+    pairs = base.pairs[active].copy()
+    pairs["logements"] = values.X
     pairs["equivalence_pct"] = 100 * pairs["p0"]
     pairs["flux_pct"] = 100 * pairs["logements"] / pairs["flux_base"]
     pairs["ecart"] = pairs["logements"] - pairs["cible"]
@@ -59,55 +92,70 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, m: pyo.Concrete
     part_min = policy.part_min_prioritaires
     pairs["prioritaires"] = np.where(pairs["type"] == "prefet", pairs["logements"], part_min * pairs["logements"])
 
-    own = pd.Series([max(pyo.value(m.own[s]), 0.0) for s in seg.index], index=seg.index)
-
     # Whole dwellings: largest remainder per bailleur over its réservataires and its own share.
-    rounded = pd.Series(0, index=pairs.index, dtype="int64")
-    for b, group in pairs.groupby("bailleur"):
-        own_b = float(own[seg["bailleur"] == b].sum())
-        values = np.append(group["logements"].to_numpy(), own_b)
-        total = int(round(float(seg.loc[seg["bailleur"] == b, "F"].sum())))
-        rounded[group.index] = largest_remainder(values, total)[:-1]
+    # Segments and pairs are sorted by bailleur, so each bailleur's rows are contiguous.
+    seg_b = seg["bailleur"].to_numpy(dtype=object)
+    bailleurs = list(dict.fromkeys(seg_b.tolist()))
+    seg_of = dict(zip(bailleurs, _slices(seg_b, np.array(bailleurs, dtype=object))))
+    pair_b = pairs["bailleur"].to_numpy(dtype=object)
+    rounded = np.zeros(len(pairs), dtype="int64")
+    for b, held in zip(bailleurs, _slices(pair_b, np.array(bailleurs, dtype=object))):
+        if held.start == held.stop:
+            continue
+        shares_b = np.append(values.X[held], float(own[seg_of[b]].sum()))
+        rounded[held] = largest_remainder(shares_b, int(round(float(F[seg_of[b]].sum()))))[:-1]
     pairs["logements_arrondis"] = rounded
     shares = _clean(pairs[SHARES_COLUMNS].reset_index(drop=True))
 
-    types = base.reservataires.set_index("reservataire")["type"].to_dict()
-    by_segment: dict[tuple, list] = {}
-    for k in sorted(x):
-        by_segment.setdefault(k[1:], []).append(k)
-    rows = []
-    for s, r in seg.iterrows():
-        common = (r["bailleur"], r["commune"], r["epci"], bool(r["qpv"]))
-        for k in by_segment.get(s, []):
-            rows.append((*common, k[0], types[k[0]], x[k], q.get(k, np.nan)))
-        rows.append((*common, "bailleur", "bailleur", float(own[s]), o.get(s, np.nan)))
-    segments = _clean(pd.DataFrame(rows, columns=SEGMENTS_COLUMNS))
+    # One row per segment and holder: the réservataires by id, then the bailleur's own share.
+    links = base.links[active[base.links["pair"].to_numpy()]]
+    where = links["seg"].to_numpy()
+    holder = base.pairs["reservataire"].to_numpy(dtype=object)[links["pair"].to_numpy()]
+    types = base.reservataires.set_index("reservataire")["type"]
+    rows = pd.DataFrame({
+        "at": np.concatenate([where, np.arange(len(seg))]),
+        "own": np.concatenate([np.zeros(len(where), dtype=bool), np.ones(len(seg), dtype=bool)]),
+        "titulaire": np.concatenate([holder, np.full(len(seg), "bailleur", dtype=object)]),
+        "type": np.concatenate([types.reindex(holder).to_numpy(dtype=object), np.full(len(seg), "bailleur", dtype=object)]),
+        "logements": np.concatenate([np.maximum(values.x, 0.0), own]),
+        "q1": np.concatenate([values.q, values.o]),
+    }).sort_values(["at", "own", "titulaire"], kind="stable")
+    at = rows["at"].to_numpy()
+    segments = _clean(pd.DataFrame({
+        "bailleur": seg["bailleur"].to_numpy()[at], "commune": seg["commune"].to_numpy()[at],
+        "epci": seg["epci"].to_numpy()[at], "qpv": seg["qpv"].to_numpy(dtype=bool)[at],
+        "titulaire": rows["titulaire"].to_numpy(), "type": rows["type"].to_numpy(),
+        "logements": rows["logements"].to_numpy(), "q1": rows["q1"].to_numpy(),
+    }, columns=SEGMENTS_COLUMNS))
 
+    # CIL targets: Q1 designations per segment (as written in the segments table), per EPCI and side.
+    q1_seg = pd.Series(segments["q1"].to_numpy()).groupby(at).sum(min_count=1).reindex(np.arange(len(seg))).to_numpy()
+    groups = seg.reset_index(drop=True).groupby(["epci", "qpv"]).indices
     cil_rows = []
-    q1_by_seg = segments.groupby(["bailleur", "commune", "qpv"])["q1"].sum(min_count=1)
-    for _, c in base.cil.iterrows():
-        for where, objective, rate in (("hors_qpv", "q1_hors_qpv", c["alpha"]), ("qpv", "autres_qpv", c["beta"])):
-            in_e = seg[(seg["epci"] == c["epci"]) & (seg["qpv"] == (where == "qpv"))]
-            flux = float(in_e["F"].sum())
+    for e, alpha, beta in zip(base.cil["epci"].tolist(), base.cil["alpha"].tolist(), base.cil["beta"].tolist()):
+        for inside, objective, rate in ((False, "q1_hors_qpv", alpha), (True, "autres_qpv", beta)):
+            in_e = groups.get((e, inside), np.zeros(0, dtype=int))
+            flux = float(F[in_e].sum())
             if flux <= 0:
                 continue
-            q1 = float(sum(q1_by_seg.get((s[0], s[1], s[2] == "qpv"), 0.0) for s in in_e.index))
-            reached = q1 if where == "hors_qpv" else flux - q1
+            q1 = float(sum(q1_seg[in_e].tolist()))
+            reached = flux - q1 if inside else q1
             required = rate * flux
-            cil_rows.append((c["epci"], objective, rate, flux, required, reached, max(required - reached, 0.0)))
+            cil_rows.append((e, objective, rate, flux, required, reached, max(required - reached, 0.0)))
     cil = _clean(pd.DataFrame(cil_rows, columns=CIL_COLUMNS))
 
     names = inst.bailleurs.set_index("bailleur")["nom"].to_dict()
+    held_of = _slices(shares["bailleur"].to_numpy(dtype=object), np.array(bailleurs, dtype=object))
+    logements, kinds = shares["logements"].to_numpy(), shares["type"].to_numpy(dtype=object)
     b_rows = []
-    for b, group in seg.groupby("bailleur", sort=True):
-        flux = float(group["F"].sum())
-        held = shares[shares["bailleur"] == b]
-        reserved = float(held["logements"].sum())
+    for b, held in zip(bailleurs, held_of):
+        flux = float(F[seg_of[b]].sum())
+        reserved = float(logements[held].sum())
 
-        def pct(kinds: tuple[str, ...]) -> float:
-            return 100 * float(held.loc[held["type"].isin(kinds), "logements"].sum()) / flux if flux else 0.0
+        def pct(types: tuple[str, ...]) -> float:
+            return 100 * float(logements[held][np.isin(kinds[held], types)].sum()) / flux if flux else 0.0
 
-        b_rows.append((b, names.get(b, ""), flux, reserved, float(own[group.index].sum()),
+        b_rows.append((b, names.get(b, ""), flux, reserved, float(own[seg_of[b]].sum()),
                        100 * reserved / flux if flux else 0.0, pct(PREFET_TYPES), pct(("prefet_agents",))))
-    bailleurs = _clean(pd.DataFrame(b_rows, columns=BAILLEURS_COLUMNS))
-    return {"parts": shares, "segments": segments, "cil": cil, "bailleurs": bailleurs}
+    bailleurs_table = _clean(pd.DataFrame(b_rows, columns=BAILLEURS_COLUMNS))
+    return {"parts": shares, "segments": segments, "cil": cil, "bailleurs": bailleurs_table}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import highspy
+import numpy as np
 import pandas as pd
 import pyomo
 import pyomo.environ as pyo
@@ -17,10 +18,11 @@ import pyomo.environ as pyo
 from fluxopt import __version__
 from fluxopt.flux import Baseline, compute_baseline
 from fluxopt.instance import Instance, load_instance
+from fluxopt.lp import LinearProgram, build_lp
 from fluxopt.model import build_model
 from fluxopt.policy import STAGES, Policy, load_policy
 from fluxopt.problems import Problem
-from fluxopt.results import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, shape_tables
+from fluxopt.results import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, lp_values, shape_tables
 from fluxopt.stages import Stage, Status, run_stages
 
 
@@ -37,8 +39,16 @@ class Result:
     bailleurs: pd.DataFrame
     summary: dict[str, Any]
     stages: list[Stage] = field(default_factory=list, repr=False)
-    model: pyo.ConcreteModel | None = field(default=None, repr=False)
+    lp: LinearProgram | None = field(default=None, repr=False)
     baseline: Baseline | None = field(default=None, repr=False)
+    _model: pyo.ConcreteModel | None = field(default=None, init=False, repr=False)
+
+    @property
+    def model(self) -> pyo.ConcreteModel | None:
+        """The Pyomo model of the LP, built on first use, with the stages' fixing rows and the last solution."""
+        if self._model is None and self.lp is not None:
+            self._model = build_model(self.lp)
+        return self._model
 
     @property
     def has_solution(self) -> bool:
@@ -65,11 +75,9 @@ def resolve_policy(inst: Instance, policy: str | Path | Policy | None, overrides
     return chosen.with_overrides(overrides)
 
 
-def model_size(m: pyo.ConcreteModel) -> dict[str, int]:
-    """Variables and constraints of the model (stage-fixing rows excluded)."""
-    n_vars = sum(1 for _ in m.component_data_objects(pyo.Var, descend_into=True))
-    n_cons = sum(1 for c in m.component_data_objects(pyo.Constraint, active=True) if c.parent_component() is not m.fixe)
-    return {"variables": n_vars, "constraints": n_cons}
+def model_size(lp: LinearProgram) -> dict[str, int]:
+    """Variables and constraints of the LP (stage-fixing rows excluded)."""
+    return {"variables": lp.num_col, "constraints": lp.num_row}
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -96,15 +104,15 @@ def solve(
     pol = resolve_policy(inst, policy, overrides)
     t1 = time.perf_counter()
     base = compute_baseline(inst, pol)
-    model = build_model(base, pol)
+    lp = build_lp(base, pol)
     build_seconds = time.perf_counter() - t1
-    outcome = run_stages(model, pol, solver=solver, time_limit=time_limit, keep_duals=keep_duals)
+    outcome = run_stages(lp, pol, solver=solver, time_limit=time_limit, keep_duals=keep_duals)
 
     if outcome.has_solution:
-        tables = shape_tables(inst, base, pol, model)
+        tables = shape_tables(inst, base, pol, lp_values(lp))
         objectives = {s.name: s.optimum for s in outcome.stages if s.status == "optimal"}
         for name in STAGES:
-            objectives.setdefault(name, round(float(pyo.value(model.stage_expr[name])), 9))
+            objectives.setdefault(name, round(float(np.dot(lp.costs[name], lp.values)), 9))
         objectives = {k: round(float(v), 9) + 0.0 for k, v in objectives.items()}
     else:
         tables = {
@@ -129,7 +137,7 @@ def solve(
         "options": {"solver": solver, "time_limit": time_limit},
         "warnings": [w.to_dict() for w in warnings],
         "model_size": {
-            **model_size(model),
+            **model_size(lp),
             "segments": len(base.segments),
             "active_pairs": int(base.pairs["active"].sum()),
             "cil_epci": len(base.cil),
@@ -149,5 +157,5 @@ def solve(
     return Result(
         status=outcome.status, objectives=objectives, shares=tables["parts"], segments=tables["segments"],
         cil=tables["cil"], bailleurs=tables["bailleurs"], summary=summary, stages=outcome.stages,
-        model=model, baseline=base,
+        lp=lp, baseline=base,
     )

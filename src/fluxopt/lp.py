@@ -1,0 +1,386 @@
+"""The linear program of SPEC §4 as sparse arrays: the one definition of the model.
+
+Built vectorised from a Baseline and a Policy. Columns and rows come in named blocks that
+carry the SPEC's names and Pyomo-style indices, in this order:
+
+- columns: ``x[r, b, c, q]``, ``rho[b, r]``, ``u_plus/u_minus[b, r]``, ``q[r, b, c, q]``,
+  ``o[b, c, q]``, ``d1/d2[e]``, ``z``, ``reg_x_plus/minus[r, b, c, q]``,
+  ``reg_q_plus/minus[r, b, c, q]``, ``reg_o_plus/minus[b, c, q]``;
+- rows: ``capacite[b, c, q]``, ``prefet_uniforme[r, b, c, q]``, ``plafond[k, b]``,
+  ``equilibre_qpv_max/min[b, r]``, ``ecart[b, r]``, ``q1_min/q1_max[r, b, c, q]``,
+  ``q1_min_bailleur/q1_max_bailleur[b, c, q]``, ``cil_hors_qpv[e]``, ``cil_qpv[e]``,
+  ``ecart_max_def[b, r]``, ``regularite_x[r, b, c, q]``, ``regularite_q[r, b, c, q]``,
+  ``regularite_o[b, c, q]``;
+
+with one cost vector per stage. A segment key is (bailleur, commune, "qpv" | "hors_qpv").
+The lexicographic solve adds one row ``fixe[stage]`` per solved stage (its costs <= bound)
+and leaves the last solution in ``values``: the Pyomo model (:mod:`fluxopt.model`), the
+result tables and the explanations all read this object.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Hashable
+
+import numpy as np
+from pyomo.core.base.component_namer import index_repr
+
+from fluxopt.flux import Baseline, SegmentKey
+from fluxopt.policy import PREFET_TYPES, STAGES, Policy
+
+INF = float("inf")
+
+
+def cap_types(key: str) -> tuple[str, ...]:
+    """The réservataire types a cap key covers ('prefet' covers the préfet and its agents)."""
+    return PREFET_TYPES if key == "prefet" else (key,)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A named run of columns or rows from ``start``, one per index (a tuple, a key, or None for a scalar)."""
+
+    name: str
+    start: int
+    index: list[Hashable]
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.index)
+
+    @property
+    def span(self) -> slice:
+        return slice(self.start, self.stop)
+
+    def names(self) -> list[str]:
+        """Each member's name as Pyomo writes it (``capacite[B1,'33063',qpv]``)."""
+        if self.index == [None]:
+            return [self.name]
+        return [self.name + index_repr(i) for i in self.index]
+
+
+@dataclass(eq=False)
+class LinearProgram:
+    """min costs[stage] · v subject to row_lower <= A v <= row_upper, col_lower <= v <= col_upper.
+
+    ``A`` is row-wise (``start``, ``index``, ``value``). ``x_pair``/``x_seg``: for each x
+    column, its active pair and its segment (positions in the Baseline's active pairs and
+    segments); ``q_of_x``/``o_of_seg``: the q column of each x column and the o column of each
+    segment (-1 where there is none); ``F``: the flux base per segment (the constant of own).
+    """
+
+    columns: dict[str, Block]
+    rows: dict[str, Block]
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    start: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+    costs: dict[str, np.ndarray]
+    x_pair: np.ndarray
+    x_seg: np.ndarray
+    q_of_x: np.ndarray
+    o_of_seg: np.ndarray
+    segments: list[SegmentKey]
+    F: np.ndarray
+    fixed: dict[str, float] = field(default_factory=dict)
+    values: np.ndarray | None = None
+
+    @property
+    def num_col(self) -> int:
+        return len(self.col_lower)
+
+    @property
+    def num_row(self) -> int:
+        """Rows of the model, without the stage-fixing rows."""
+        return len(self.row_lower)
+
+    def row_of(self, row: int) -> tuple[str, Hashable]:
+        """The block name and index of a row (fixing rows after the model's rows: ``fixe``, stage)."""
+        if row >= self.num_row:
+            return "fixe", list(self.fixed)[row - self.num_row]
+        block = next(b for b in self.rows.values() if b.start <= row < b.stop)
+        return block.name, block.index[row - block.start]
+
+    def column_of(self, col: int) -> tuple[str, Hashable]:
+        block = next(b for b in self.columns.values() if b.start <= col < b.stop)
+        return block.name, block.index[col - block.start]
+
+    @functools.cached_property
+    def _row_names(self) -> list[str]:
+        return [n for b in self.rows.values() for n in b.names()]
+
+    def row_names(self) -> list[str]:
+        """Pyomo-style names of the rows, then of the fixing rows ``fixe[stage]`` added so far."""
+        return [*self._row_names, *Block("fixe", 0, list(self.fixed)).names()]
+
+    def fixing_row(self, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and coefficients of ``stage``'s objective, the body of its fixing row."""
+        cols = np.flatnonzero(self.costs[stage]).astype(np.int32)
+        return cols, self.costs[stage][cols]
+
+    def activity(self, values: np.ndarray) -> np.ndarray:
+        """A v: the value of each row's body (fixing rows excluded)."""
+        rows = np.repeat(np.arange(self.num_row), np.diff(self.start))
+        return np.bincount(rows, weights=self.value * values[self.index], minlength=self.num_row)
+
+    def X(self, values: np.ndarray) -> np.ndarray:
+        """X[b, r] = sum of x[r, s] over S_{b,r}, per active pair."""
+        n_pairs = len(self.columns["u_plus"].index)
+        return np.bincount(self.x_pair, weights=values[self.columns["x"].span], minlength=n_pairs)
+
+    def own(self, values: np.ndarray) -> np.ndarray:
+        """own_s = F_s - sum of x[r, s], per segment."""
+        return self.F - np.bincount(self.x_seg, weights=values[self.columns["x"].span], minlength=len(self.F))
+
+
+class _Rows:
+    """Row blocks collected as coordinates, turned into a row-wise matrix at the end."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, Block] = {}
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, name: str, index: list[Hashable], row: np.ndarray, col: np.ndarray, value: np.ndarray,
+            lower: Any, upper: Any) -> None:
+        """Rows ``index`` with entries (row within the block, column, coefficient) and their bounds."""
+        n = len(index)
+        self.blocks[name] = Block(name, self.count, index)
+        self.parts.append((np.asarray(row, dtype=np.int64) + self.count, np.asarray(col, dtype=np.int64),
+                           np.asarray(value, dtype=float)))
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)))
+        self.count += n
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row starts, column indices and values, rows in order, zero coefficients dropped."""
+        row, col, value = (np.concatenate(a) for a in zip(*self.parts))
+        keep = value != 0
+        row, col, value = row[keep], col[keep], value[keep]
+        order = np.argsort(row, kind="stable")
+        start = np.zeros(self.count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=self.count), out=start[1:])
+        return start, col[order].astype(np.int32), value[order]
+
+
+def _runs(groups: np.ndarray, n: int) -> np.ndarray:
+    """Start of each group's run in an array sorted by group (groups 0..n-1), and the end."""
+    return np.searchsorted(groups, np.arange(n + 1))
+
+
+def _expand(first: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs [first, first + size): the run number and the position of each member."""
+    run = np.repeat(np.arange(len(size)), size)
+    offset = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+    return run, np.repeat(first, size) + offset
+
+
+def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
+    """Build the LP: every constraint of SPEC §4 and the four stage objectives."""
+    seg = base.segments
+    keys = list(seg.index)
+    F = seg["F"].to_numpy(dtype=float)
+    qpv = seg["qpv"].to_numpy(dtype=bool)
+    n_seg = len(seg)
+    active = base.pairs["active"].to_numpy(dtype=bool)
+    pairs = base.pairs[active].reset_index(drop=True)
+    pair_keys = list(zip(pairs["bailleur"].tolist(), pairs["reservataire"].tolist()))
+    n_pairs = len(pairs)
+    T = pairs["cible"].to_numpy(dtype=float)
+    uniform = pairs["uniforme"].to_numpy(dtype=bool)
+    flux_br, flux_qpv = pairs["flux_base"].to_numpy(dtype=float), pairs["flux_base_qpv"].to_numpy(dtype=float)
+
+    # x: one column per active pair and segment of S_{b,r}, grouped by pair.
+    links = base.links[active[base.links["pair"].to_numpy()]]
+    x_pair = (np.cumsum(active) - 1)[links["pair"].to_numpy()]
+    x_seg = links["seg"].to_numpy()
+    x_index = [(pair_keys[p][1], *keys[s]) for p, s in zip(x_pair.tolist(), x_seg.tolist())]
+    n_x = len(x_index)
+    pair_run = _runs(x_pair, n_pairs)
+    by_seg = np.argsort(x_seg, kind="stable")  # x columns grouped by segment
+
+    cil = base.cil
+    alpha_of = dict(zip(cil["epci"].tolist(), cil["alpha"].tolist()))
+    epci = seg["epci"].to_numpy(dtype=object)
+    in_cil = seg["epci"].isin(cil["epci"]).to_numpy(dtype=bool)
+    alpha = np.array([alpha_of.get(e, 0.0) for e in epci.tolist()], dtype=float)
+    q_x = np.flatnonzero(in_cil[x_seg])  # x columns with a q column
+    o_seg = np.flatnonzero(in_cil)  # segments with an o column
+    pu = np.flatnonzero(uniform)
+    rx = np.flatnonzero(~uniform[x_pair])
+    rq = np.flatnonzero(~qpv[x_seg[q_x]])
+    ro = np.flatnonzero(~qpv[o_seg])
+    E = cil["epci"].tolist()
+
+    # Columns, in declaration order.
+    columns: dict[str, Block] = {}
+
+    def column(name: str, index: list[Hashable]) -> Block:
+        start = sum(len(b.index) for b in columns.values())
+        columns[name] = Block(name, start, index)
+        return columns[name]
+
+    X = column("x", x_index)
+    RHO = column("rho", [pair_keys[p] for p in pu.tolist()])
+    UP, UM = column("u_plus", pair_keys), column("u_minus", pair_keys)
+    Q = column("q", [x_index[k] for k in q_x.tolist()])
+    O = column("o", [keys[s] for s in o_seg.tolist()])
+    D1, D2 = column("d1", E), column("d2", E)
+    Z = column("z", [None])
+    RXP, RXM = (column(n, [x_index[k] for k in rx.tolist()]) for n in ("reg_x_plus", "reg_x_minus"))
+    RQP, RQM = (column(n, [Q.index[j] for j in rq.tolist()]) for n in ("reg_q_plus", "reg_q_minus"))
+    ROP, ROM = (column(n, [O.index[j] for j in ro.tolist()]) for n in ("reg_o_plus", "reg_o_minus"))
+    n_col = Z.stop + 2 * (len(rx) + len(rq) + len(ro))
+    col_lower, col_upper = np.zeros(n_col), np.full(n_col, INF)
+    if policy.strict:
+        col_upper[D1.start:D2.stop] = 0.0
+    q_of_x = np.full(n_x, -1, dtype=np.int64)
+    q_of_x[q_x] = Q.start + np.arange(len(q_x))
+    o_of_seg = np.full(n_seg, -1, dtype=np.int64)
+    o_of_seg[o_seg] = O.start + np.arange(len(o_seg))
+    xs = X.start + np.arange(n_x)  # column of each x
+    ones = np.ones
+
+    rows = _Rows()
+    # 1. Capacity: the réservataires' shares fit in the segment's flux base.
+    held = np.unique(x_seg)
+    rank = np.full(n_seg, -1, dtype=np.int64)
+    rank[held] = np.arange(len(held))
+    rows.add("capacite", [keys[s] for s in held.tolist()], rank[x_seg[by_seg]], xs[by_seg], ones(n_x), -INF, F[held])
+
+    # Uniform préfet rate: x[r, s] - F_s rho[b, r] = 0.
+    xu = np.flatnonzero(uniform[x_pair])
+    rho_of = np.full(n_pairs, -1, dtype=np.int64)
+    rho_of[pu] = RHO.start + np.arange(len(pu))
+    n = len(xu)
+    rows.add("prefet_uniforme", [x_index[k] for k in xu.tolist()], np.tile(np.arange(n), 2),
+             np.concatenate([xs[xu], rho_of[x_pair[xu]]]), np.concatenate([ones(n), -F[x_seg[xu]]]), 0.0, 0.0)
+
+    # 2. Caps per bailleur: sum of X over the cap's types <= cap * F_b.
+    F_b = seg.groupby("bailleur")["F"].sum().to_dict()
+    bailleur, kind = pairs["bailleur"].to_numpy(dtype=object), pairs["type"].to_numpy(dtype=object)
+    cap_index, cap_cols, cap_upper = [], [], []
+    for key, cap in sorted(policy.plafonds.items()):
+        of_types = np.isin(kind, cap_types(key))
+        for b in sorted(F_b):
+            covered = np.flatnonzero(of_types & (bailleur == b))
+            if len(covered):
+                cap_index.append((key, b))
+                cap_cols.append(np.concatenate([xs[pair_run[p]:pair_run[p + 1]] for p in covered.tolist()]))
+                cap_upper.append(cap * F_b[b])
+    sizes = np.array([len(c) for c in cap_cols], dtype=np.int64)
+    rows.add("plafond", cap_index, np.repeat(np.arange(len(cap_index)), sizes),
+             np.concatenate(cap_cols) if cap_cols else np.zeros(0, dtype=np.int64), ones(int(sizes.sum())),
+             -INF, np.array(cap_upper, dtype=float))
+
+    # 3. QPV balance of non-uniform shares that have flux both in and outside QPV:
+    # (sum of QPV x - (theta + sign * lambda) X) * sign <= 0.
+    balanced = np.flatnonzero(~uniform & (flux_qpv > 0) & (flux_qpv < flux_br))
+    run, member = _expand(pair_run[balanced], np.diff(pair_run)[balanced])
+    theta = flux_qpv[balanced] / flux_br[balanced]
+    in_qpv = qpv[x_seg[member]]
+    for name, sign in (("equilibre_qpv_max", 1.0), ("equilibre_qpv_min", -1.0)):
+        c = (theta + sign * policy.tolerance_qpv)[run]
+        rows.add(name, [pair_keys[p] for p in balanced.tolist()], run, xs[member],
+                 np.where(in_qpv, 1.0 - c, -c) * sign, -INF, 0.0)
+
+    # 4. Deviation from the equivalent target: X - u_plus + u_minus = T.
+    p = np.arange(n_pairs)
+    rows.add("ecart", pair_keys, np.concatenate([x_pair, p, p]), np.concatenate([xs, UP.start + p, UM.start + p]),
+             np.concatenate([ones(n_x), -ones(n_pairs), ones(n_pairs)]), T, T)
+
+    # 5. CIL targets with Q1 shares of every holder.
+    holder = pairs["reservataire"].to_numpy(dtype=object)[x_pair[q_x]]
+    q1 = np.array([base.q1[r] for r in holder.tolist()], dtype=float).reshape(-1, 2)
+    n = len(q_x)
+    j = np.arange(n)
+    q_cols = Q.start + j
+    rows.add("q1_min", Q.index, np.tile(j, 2), np.concatenate([xs[q_x], q_cols]),
+             np.concatenate([q1[:, 0], -ones(n)]), -INF, 0.0)
+    rows.add("q1_max", Q.index, np.tile(j, 2), np.concatenate([q_cols, xs[q_x]]),
+             np.concatenate([ones(n), -q1[:, 1]]), -INF, 0.0)
+    q1_b = np.array([base.q1_bailleur[keys[s][0]] for s in o_seg.tolist()], dtype=float).reshape(-1, 2)
+    o_rank = np.full(n_seg, -1, dtype=np.int64)
+    o_rank[o_seg] = np.arange(len(o_seg))
+    at = by_seg[in_cil[x_seg[by_seg]]]  # x columns on CIL segments, grouped by segment
+    own_row = o_rank[x_seg[at]]
+    n = len(o_seg)
+    j = np.arange(n)
+    o_cols = O.start + j
+    # kappa * own - o <= 0 with own = F - sum x: the constant kappa F moves to the bound.
+    rows.add("q1_min_bailleur", O.index, np.concatenate([own_row, j]), np.concatenate([xs[at], o_cols]),
+             np.concatenate([-q1_b[own_row, 0], -ones(n)]), -INF, 0.0 - q1_b[:, 0] * F[o_seg])
+    rows.add("q1_max_bailleur", O.index, np.concatenate([j, own_row]), np.concatenate([o_cols, xs[at]]),
+             np.concatenate([ones(n), q1_b[own_row, 1]]), -INF, 0.0 - -(q1_b[:, 1] * F[o_seg]))
+    # Sum of Q1 designations (q and o) on the EPCI's side, + d1 >= alpha flux; - d2 <= (1 - beta) flux.
+    for name, inside, shortfall in (("cil_hors_qpv", False, D1), ("cil_qpv", True, D2)):
+        index, cols, values, bound = [], [], [], []
+        for i, (e, rate, other) in enumerate(zip(E, cil["alpha"].tolist(), cil["beta"].tolist())):
+            where = np.flatnonzero((epci == e) & (qpv == inside))
+            flux = sum(F[where].tolist())
+            if flux <= 0:
+                continue
+            q1 = np.concatenate([q_of_x[at[np.isin(x_seg[at], where)]], o_of_seg[where]])
+            index.append(e)
+            cols.append(np.append(q1, shortfall.start + i))
+            values.append(np.append(ones(len(q1)), -1.0 if inside else 1.0))
+            bound.append((1 - other) * flux if inside else rate * flux)
+        sizes = np.array([len(c) for c in cols], dtype=np.int64)
+        bounds = np.array(bound, dtype=float)
+        rows.add(name, index, np.repeat(np.arange(len(index)), sizes),
+                 np.concatenate(cols) if cols else np.zeros(0), np.concatenate(values) if values else np.zeros(0),
+                 -INF if inside else bounds, bounds if inside else INF)
+
+    # Stage objectives: z bounds every relative departure, without dividing by T.
+    rows.add("ecart_max_def", pair_keys, np.concatenate([p, p, p]),
+             np.concatenate([UP.start + p, UM.start + p, np.full(n_pairs, Z.start)]),
+             np.concatenate([ones(n_pairs), ones(n_pairs), -T]), -INF, 0.0)
+    # x[r, s] - (F_s / F_br) X[b, r] = reg_x_plus - reg_x_minus.
+    share = F[x_seg[rx]] / flux_br[x_pair[rx]]
+    run, member = _expand(pair_run[x_pair[rx]], np.diff(pair_run)[x_pair[rx]])
+    coef = np.where(member == rx[run], 1.0 - share[run], -share[run])
+    n = len(rx)
+    j = np.arange(n)
+    rows.add("regularite_x", RXP.index, np.concatenate([run, j, j]),
+             np.concatenate([xs[member], RXP.start + j, RXM.start + j]),
+             np.concatenate([coef, -ones(n), ones(n)]), 0.0, 0.0)
+    # q[r, s] - alpha x[r, s] = reg_q_plus - reg_q_minus (outside QPV).
+    n = len(rq)
+    j = np.arange(n)
+    k = q_x[rq]
+    rows.add("regularite_q", RQP.index, np.tile(j, 4),
+             np.concatenate([q_of_x[k], xs[k], RQP.start + j, RQM.start + j]),
+             np.concatenate([ones(n), -alpha[x_seg[k]], -ones(n), ones(n)]), 0.0, 0.0)
+    # o_s - alpha own_s = reg_o_plus - reg_o_minus: the constant alpha F moves to the bounds.
+    n = len(ro)
+    j = np.arange(n)
+    s = o_seg[ro]
+    on = at[np.isin(x_seg[at], s)]
+    ro_rank = np.full(n_seg, -1, dtype=np.int64)
+    ro_rank[s] = j
+    bound = 0.0 - -(alpha[s] * F[s])
+    rows.add("regularite_o", ROP.index, np.concatenate([j, ro_rank[x_seg[on]], j, j]),
+             np.concatenate([o_of_seg[s], xs[on], ROP.start + j, ROM.start + j]),
+             np.concatenate([ones(n), alpha[x_seg[on]], -ones(n), ones(n)]), bound, bound)
+
+    costs = {stage: np.zeros(n_col) for stage in STAGES}
+    costs["ecart_cil"][D1.start:D2.stop] = 1.0
+    costs["ecart_max"][Z.start] = 1.0
+    costs["ecart_total"][UP.span] = 1.0 / T
+    costs["ecart_total"][UM.span] = 1.0 / T
+    costs["regularite"][RXP.start:] = 1.0
+
+    start, index, value = rows.matrix()
+    return LinearProgram(
+        columns=columns, rows=rows.blocks, col_lower=col_lower, col_upper=col_upper,
+        row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
+        start=start, index=index, value=value, costs=costs, x_pair=x_pair, x_seg=x_seg,
+        q_of_x=q_of_x, o_of_seg=o_of_seg, segments=keys, F=F,
+    )
