@@ -176,7 +176,7 @@ def report(info: dict[str, str], args: argparse.Namespace, national: pd.DataFram
                      f"{fmt(r['temps_chargement'])} | "
                      f"{fmt(r['temps_construction'])} | {fmt(r['temps_resolution'])} | {fmt(r['temps_solveur'])} | "
                      f"{fmt(r['temps_total'])} | {r['ratio']:.2f} | {r['memoire_max_mib']:,.0f} |")
-    lines += ["", f"## Size series (jobs=1)", "",
+    lines += ["", "## Size series (jobs=1)", "",
               f"{gironde} merged with the next départements into one instance (1, 2, 4, 8 départements):", "",
               *series_table(series, "départements"), "",
               f"{gironde} generated at scale 1, 2, 4, 8 (more dwellings; the LP grows until every bailleur "

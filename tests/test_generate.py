@@ -67,7 +67,7 @@ def _check_shapes(inst: Instance) -> None:
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     a = generate(2, seed=7, out=tmp_path / "a", scale=0.2)
-    b = generate(2, seed=7, out=tmp_path / "b", scale=0.2)
+    generate(2, seed=7, out=tmp_path / "b", scale=0.2)
     c = generate(2, seed=8, out=tmp_path / "c", scale=0.2)
     assert [p.name for p in a] == ["synthetique-01", "synthetique-02"]
     assert _files(tmp_path / "a") == _files(tmp_path / "b")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from fluxopt.policy import STAGES, Policy, load_policy
 from fluxopt.problems import Problem
 from fluxopt.results import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, lp_values, shape_tables
 from fluxopt.stages import Stage, Status, run_stages
-
 
 
 @dataclass(eq=False)
