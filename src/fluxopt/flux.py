@@ -67,7 +67,6 @@ def _segments(inst: Instance) -> pd.DataFrame:
     )
     labels = np.where(seg["qpv"].to_numpy(), "qpv", "hors_qpv").tolist()
     seg["key"] = list(zip(seg["bailleur"].tolist(), seg["commune"].tolist(), labels))
-    seg["cil"] = seg["epci"].isin(set(inst.cil["epci"]))
     return seg.sort_values(["bailleur", "commune", "qpv"]).set_index("key", drop=False)
 
 
@@ -110,20 +109,33 @@ def _links(seg: pd.DataFrame, pairs: pd.DataFrame, reservataires: pd.DataFrame) 
     return both.loc[keep, ["pair", "seg"]].sort_values(["pair", "seg"]).reset_index(drop=True)
 
 
+def _method_problems(inst: Instance, policy: Policy, seg: pd.DataFrame, live: pd.DataFrame) -> list[Problem]:
+    """The data the chosen equivalence method needs and the instance lacks."""
+    if policy.methode != "attributions":
+        return []
+    problems = [Problem(inst.sources["patrimoine"], int(row), "attributions",
+                        "the 'attributions' equivalence method needs past attributions for every segment")
+                for row in seg.loc[seg["attributions"].isna(), "row"].tolist()]
+    problems += [Problem(inst.sources["stock"], int(row), "attributions",
+                         "the 'attributions' equivalence method needs past attributions for every right")
+                 for row in live.loc[live["attributions"].isna(), "row"].tolist()]
+    return problems
+
+
+def policy_problems(inst: Instance, policy: Policy) -> list[Problem]:
+    """Errors that appear only once a policy is applied: empty Q1 intervals, data the method needs."""
+    live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]
+    return _q1_bounds(inst, policy)[2] + _method_problems(inst, policy, _segments(inst), live)
+
+
 def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
     """Flux base per segment, equivalence p0 and target T per (bailleur, réservataire) pair."""
     warnings: list[Problem] = []
     seg = _segments(inst)
     live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]  # the expired rights were reported at load
     q1, q1_b, problems = _q1_bounds(inst, policy)
+    problems += _method_problems(inst, policy, seg, live)
     method = policy.methode
-    if method == "attributions":
-        for row in seg.loc[seg["attributions"].isna(), "row"].tolist():
-            problems.append(Problem(inst.sources["patrimoine"], int(row), "attributions",
-                                    "the 'attributions' equivalence method needs past attributions for every segment"))
-        for row in live.loc[live["attributions"].isna(), "row"].tolist():
-            problems.append(Problem(inst.sources["stock"], int(row), "attributions",
-                                    "the 'attributions' equivalence method needs past attributions for every right"))
     if problems:
         raise InstanceError(problems)
 
@@ -167,6 +179,11 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
                                     f"pair {b} / {r}: no {'releases' if method == 'rotation' else 'past attributions'} "
                                     f"on its segments, the 'stock' method is used instead", "warning"))
         flux = float(F[s_br].sum())
+        if p0 * flux <= 0 and R[rights].sum() > 0:
+            why = "its segments have no flux this year" if flux <= 0 else "its rights are worth no release"
+            warnings.append(Problem(inst.sources["stock"], int(rows[rights].min()), None,
+                                    f"pair {b} / {r}: {int(R[rights].sum())} reserved dwellings give no flux share "
+                                    f"({why}); the pair gets none", "warning"))
         columns["flux_base"].append(flux)
         columns["flux_base_qpv"].append(float(F[s_br][qpv[s_br]].sum()))
         columns["p0"].append(float(p0))

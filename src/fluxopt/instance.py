@@ -20,7 +20,7 @@ import pandas as pd
 
 from fluxopt.policy import TYPES, Policy, PolicyError, check_values, flatten, load_policy
 from fluxopt.problems import InstanceError, Problem, closest
-from fluxopt.readers import TABLES, RawInstance, RawTable, read_raw
+from fluxopt.readers import TABLES, RawInstance, RawTable, decimal_point, read_raw
 
 BAILLEUR_TYPES = ("oph", "esh", "sem", "coop", "autre")
 _TRUE = {"1", "true", "oui", "vrai", "yes"}
@@ -40,6 +40,8 @@ def _number(value: Any) -> float:
     else:
         try:
             number = float(value)  # the common case; thousands separated by spaces need the next step
+        except TypeError:
+            raise _Invalid(f"{value!r} is not a number") from None
         except ValueError:
             text = _SPACES.sub("", str(value))
             try:
@@ -147,7 +149,7 @@ SPECS: dict[str, dict[str, Column]] = {
         "reservataire": Column(_code, True),
         "nom": Column(_code, False, ""),
         "type": Column(_choice(TYPES), True),
-        "perimetre": Column(_code, False, ""),
+        "perimetre": Column(_commune, False, ""),
         "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
         "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
     },
@@ -296,6 +298,8 @@ def _typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> _T
                     bad[col].add(number)
                 columns[col].append(s.default if s.default is not None else _FILL[s.dtype])
                 continue
+            if raw.decimal_comma and s.dtype != "object" and isinstance(value, str):
+                value = decimal_point(value)
             key = (type(value), value)
             outcome = parsed[col].get(key, _UNPARSED)
             if outcome is _UNPARSED:

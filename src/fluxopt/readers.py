@@ -51,13 +51,22 @@ Cell = str | int | float | bool | None
 class RawTable:
     """A table as read: its source name (file or sheet), header and rows with their user-visible numbers.
 
-    ``header_row`` is the row number of the header (None for JSON records, which have none).
+    ``header_row`` is the row number of the header (None for JSON records, which have none);
+    ``decimal_comma``: numbers may be written with a decimal comma (a ';'-separated CSV file).
     """
 
     source: str
     columns: list[str]
     rows: list[tuple[int, dict[str, Cell]]]
     header_row: int | None = 1
+    decimal_comma: bool = False
+
+
+def decimal_point(text: str) -> str:
+    """'1 234,5' (a number written with a decimal comma) as '1234.5'; any other text unchanged."""
+    if _DECIMAL_COMMA.match(text):
+        return re.sub(r"[ \u00a0\u202f]", "", text).replace(",", ".")
+    return text
 
 
 @dataclass
@@ -184,12 +193,12 @@ def parse_csv(text: str, source: str) -> tuple[RawTable | None, list[Problem]]:
     for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=sep), start=1):
         cells: list[Any] = []
         for cell in record:
-            value = cell.strip()
-            if sep == ";" and _DECIMAL_COMMA.match(value):
-                value = re.sub(r"[ \u00a0\u202f]", "", value).replace(",", ".")
-            cells.append(value)
+            cells.append(cell.strip())
         numbered.append((number, cells))
-    return _table(source, numbered, "error")
+    table, problems = _table(source, numbered, "error")
+    if table is not None:
+        table.decimal_comma = sep == ";"
+    return table, problems
 
 
 def _sha256_files(paths: list[Path], root: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from fluxopt.flux import policy_problems
 from fluxopt.instance import Instance, load_instance
 from fluxopt.problems import InstanceError, Problem
 
@@ -24,7 +25,8 @@ def validate(source: str | Path | Mapping[str, Any]) -> tuple[list[Problem], Ins
         instance = load_instance(source)
     except InstanceError as exc:
         return _sorted(exc.problems), None
-    return _sorted(instance.warnings), instance
+    errors = policy_problems(instance, instance.policy)
+    return _sorted([*instance.warnings, *errors]), None if errors else instance
 
 
 def format_problems(problems: Iterable[Problem]) -> str:

@@ -48,14 +48,19 @@ def write_result(result: "Result", folder: Path, extra: Callable[[Path], None] |
         if extra is not None:
             extra(tmp)
         write_summary(result, tmp, time.perf_counter() - start)
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if not folder.exists():
+        tmp.rename(folder)
+        return folder
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    folder.rename(old)
+    try:
+        tmp.rename(folder)
+    except BaseException:
+        old.rename(folder)  # the earlier result stays where it was
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old)
     return folder
