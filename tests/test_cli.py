@@ -14,10 +14,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-import fluxopt.stages
 from cli_instances import EXEMPLE, STRICT_INFEASIBLE, broken, fractional
 from fluxopt import __version__
 from fluxopt.cli import main
+from fluxopt.solution import Termination
+from fluxopt.solvers import RunOutcome
+from fluxopt.solvers.highs import HighsBackend
+
+TIME_OUT = RunOutcome(Termination.TIME_LIMIT, "Time limit reached", None, None, 0.0)
 
 RESULT_FILES = {"summary.json", "parts.csv", "segments.csv", "cil.csv", "bailleurs.csv", "resultats.xlsx"}
 
@@ -135,23 +139,23 @@ def test_strict_infeasible_exits_3_with_summary_and_explanation(tmp_path: Path) 
 
 
 def test_time_limit_without_solution_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fluxopt.stages.HighsBackend, "solve", lambda self, time_limit: ("time_limit", None, False))
+    monkeypatch.setattr(HighsBackend, "run", lambda self, time_limit: TIME_OUT)
     out = tmp_path / "r"
     res = run("solve", EXEMPLE, "-o", out)
     assert res.exit_code == 4
     assert json.loads((out / "summary.json").read_text())["status"] == "time_limit"
-    assert "no solution (time_limit)" in res.stderr
+    assert "no solution (time_limit: Time limit reached)" in res.stderr
 
 
 def test_time_limit_after_a_solved_stage_keeps_the_solution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = fluxopt.stages.HighsBackend.solve
+    original = HighsBackend.run
     calls = []
 
-    def limited(self: object, time_limit: float | None) -> tuple:
+    def limited(self: HighsBackend, time_limit: float | None) -> RunOutcome:
         calls.append(1)
-        return ("time_limit", None, False) if len(calls) == 4 else original(self, time_limit)
+        return TIME_OUT if len(calls) == 4 else original(self, time_limit)
 
-    monkeypatch.setattr(fluxopt.stages.HighsBackend, "solve", limited)
+    monkeypatch.setattr(HighsBackend, "run", limited)
     out = tmp_path / "r"
     res = run("solve", EXEMPLE, "-o", out)
     assert res.exit_code == 0

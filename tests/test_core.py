@@ -81,7 +81,7 @@ def test_rotation_falls_back_to_stock_without_releases(make_instance):
     row = shares_of(res)["AL"]
     assert row["methode"] == "stock"
     assert row["cible"] == pytest.approx(2)
-    assert any("'stock' method is used instead" in w["message"] for w in res.summary["warnings"])
+    assert any("'stock' method is used instead" in w.message for w in res.summary.warnings)
 
 
 def test_attributions_method_requires_attributions(make_instance):
@@ -130,7 +130,7 @@ def test_stage_order_changes_the_proposal(make_instance):
     assert total_first.objectives["ecart_total"] == pytest.approx(3 / 28, abs=OBJ)
     assert total_first.objectives["ecart_max"] == pytest.approx(3 / 28, abs=OBJ)
     assert shares_of(total_first)["AGENTS"]["logements"] == pytest.approx(5, abs=ABS)
-    assert [s["name"] for s in total_first.summary["stages"]] == ["ecart_total", "ecart_max", "regularite"]
+    assert [s.name for s in total_first.summary.stages] == ["ecart_total", "ecart_max", "regularite"]
 
 
 def _uniform_instance(make_instance, surcharges: str = ""):
@@ -230,7 +230,8 @@ def test_strict_cil_infeasible(make_instance):
     assert res.status == "infeasible"
     assert res.objectives == {}
     assert res.shares.empty
-    assert res.summary["stages"][0] == {"name": "ecart_cil", "status": "infeasible", "optimum": None}
+    stage = res.summary.stages[0]
+    assert (stage.name, stage.status, stage.optimum) == ("ecart_cil", "infeasible", None)
 
 
 def test_expired_rights_are_dropped_and_reported(make_instance):
@@ -241,7 +242,7 @@ def test_expired_rights_are_dropped_and_reported(make_instance):
     )
     res = fluxopt.solve(path)
     assert shares_of(res)["AL"]["cible"] == pytest.approx(10)
-    dropped = [w for w in res.summary["warnings"] if w["column"] == "fin_droits"]
+    dropped = [w.to_dict() for w in res.summary.warnings if w.column == "fin_droits"]
     assert [(w["file"], w["row"]) for w in dropped] == [("stock.csv", 3)]
     assert "ended in 2024" in dropped[0]["message"]
 

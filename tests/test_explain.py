@@ -9,7 +9,7 @@ from click.testing import CliRunner
 import fluxopt
 from cli_instances import EXEMPLE, prefet_over_cap
 from fluxopt.cli import main
-from fluxopt.explain import explain
+from fluxopt import explain
 
 CIL_OUTSIDE = "CIL target outside QPV in EPCI 243300316"
 

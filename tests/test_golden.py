@@ -25,9 +25,9 @@ def test_bundled_instance_matches_golden(instance):
 
 def test_output_is_reproducible(tmp_path):
     """Two solves of the same instance write the same bytes (the summary differs only in its timings)."""
-    a = fluxopt.solve(INSTANCES[0]).write(tmp_path / "a")
-    b = fluxopt.solve(INSTANCES[0]).write(tmp_path / "b")
-    for name in ("parts.csv", "segments.csv", "cil.csv", "bailleurs.csv"):
+    a = fluxopt.write_result(fluxopt.solve(INSTANCES[0]), tmp_path / "a")
+    b = fluxopt.write_result(fluxopt.solve(INSTANCES[0]), tmp_path / "b")
+    for name in ("parts.csv", "segments.csv", "cil.csv", "bailleurs.csv", "resultats.xlsx"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
     sa, sb = (json.loads((f / "summary.json").read_text()) for f in (a, b))
     assert sa.pop("timings").keys() == sb.pop("timings").keys()

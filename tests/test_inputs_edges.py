@@ -59,4 +59,4 @@ def test_rights_that_give_no_flux_are_reported(tmp_path):
                           [{"reservataire": "AL", "type": "commune", "perimetre": "A"}], [right("AL", "A", False, 30)])
     res = fluxopt.solve(path)
     assert res.shares.empty
-    assert any("30 reserved dwellings give no flux share" in w["message"] for w in res.summary["warnings"])
+    assert any("30 reserved dwellings give no flux share" in w.message for w in res.summary.warnings)

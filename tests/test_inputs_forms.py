@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from inputs_support import EXEMPLE, copy_folder, document, write_json, write_semicolon, write_xlsx
 
+import fluxopt
 from fluxopt.instance import Instance, load_instance
 from fluxopt.problems import InstanceError
 
@@ -143,8 +144,7 @@ def test_no_cell_makes_the_csv_reader_crash(tmp_path):
 
 
 def test_every_form_gives_the_same_optimum(tmp_path):
-    solve = pytest.importorskip("fluxopt.solve")
-    results = [solve.solve(load_instance(make(form, tmp_path))) for form in FORMS]
+    results = [fluxopt.solve(load_instance(make(form, tmp_path))) for form in FORMS]
     for res in results[1:]:
         assert res.objectives == pytest.approx(results[0].objectives)
         pd.testing.assert_frame_equal(res.shares, results[0].shares)

@@ -5,26 +5,67 @@ Public API::
     inst = fluxopt.load_instance("instances/exemple")
     res = fluxopt.solve(inst)
     res.shares  # pandas DataFrame, one row per (bailleur, réservataire)
+    fluxopt.write_result(res, "resultats")  # what `fluxopt solve` writes
+
+Names are imported on first use, so that ``import fluxopt`` (and the command line's
+``--version`` and ``--help``) stay fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from fluxopt.problems import InstanceError, PolicyError, Problem
-from fluxopt.policy import Policy, load_policy
-from fluxopt.instance import Instance, load_instance
-from fluxopt.solve import Result, solve
-from fluxopt.batch import solve_many
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "Problem": "fluxopt.problems",
+    "InstanceError": "fluxopt.problems",
+    "PolicyError": "fluxopt.problems",
+    "UsageError": "fluxopt.problems",
+    "Policy": "fluxopt.policy",
+    "load_policy": "fluxopt.policy",
+    "Instance": "fluxopt.instance",
+    "load_instance": "fluxopt.instance",
+    "Build": "fluxopt.builder",
+    "build": "fluxopt.builder",
+    "Result": "fluxopt.result",
+    "Summary": "fluxopt.result",
+    "Solution": "fluxopt.solution",
+    "Termination": "fluxopt.solution",
+    "solve": "fluxopt.api",
+    "explain": "fluxopt.explanations",
+    "Explanation": "fluxopt.explanations",
+    "write_result": "fluxopt.write",
+    "write_workbook": "fluxopt.workbook",
+    "solve_many": "fluxopt.batch",
+}
 
-__all__ = [
-    "Instance",
-    "InstanceError",
-    "Policy",
-    "PolicyError",
-    "Problem",
-    "Result",
-    "__version__",
-    "load_instance",
-    "load_policy",
-    "solve",
-    "solve_many",
-]
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from fluxopt.api import solve
+    from fluxopt.batch import solve_many
+    from fluxopt.builder import Build, build
+    from fluxopt.explanations import Explanation, explain
+    from fluxopt.instance import Instance, load_instance
+    from fluxopt.policy import Policy, load_policy
+    from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
+    from fluxopt.result import Result, Summary
+    from fluxopt.solution import Solution, Termination
+    from fluxopt.workbook import write_workbook
+    from fluxopt.write import write_result
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fluxopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 import tomllib
@@ -17,12 +16,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
 import pandas as pd
 
 from fluxopt.policy import PREFET_TYPES, STAGES, check_values, flatten
 from fluxopt.problems import InstanceError, PolicyError, Problem
+
+if TYPE_CHECKING:
+    from fluxopt.result import Result
 
 #: The scenario of an instance's own policy; always run, first.
 BASE = "base"
@@ -129,6 +131,8 @@ def make_jobs(
 
 def _peak_mib() -> float:
     """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux, bytes on macOS)."""
+    import resource  # Unix only: imported when a batch measures its memory
+
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
@@ -142,20 +146,19 @@ def _write_failure(folder: str | None, row: dict[str, Any], problems: list[Probl
     (path / "summary.json").write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _result_row(result: Any) -> dict[str, Any]:
+def _result_row(result: "Result") -> dict[str, Any]:
     """The comparison figures of a solved Result."""
-    timings = result.summary["timings"]
+    timings = result.summary.timings
     row: dict[str, Any] = {
-        "status": result.status,
-        "nom": result.summary["instance"]["nom"],
-        "territoire": result.summary["instance"]["territoire"],
-        "temps_chargement": timings["load"],
-        "temps_construction": timings["build"],
-        "temps_resolution": round(sum(timings["solve"].values()), 4),
+        "status": result.status.value,
+        "nom": result.instance.nom,
+        "territoire": result.instance.territoire,
+        "temps_chargement": timings.load,
+        "temps_construction": timings.build,
+        "temps_resolution": round(sum(timings.solve.values()), 4),
     }
-    inside = [s.solver_seconds for s in result.stages]
-    if inside and None not in inside:
-        row["temps_solveur"] = round(sum(inside), 4)
+    if result.stages:
+        row["temps_solveur"] = round(sum(s.solver_seconds for s in result.stages), 4)
     row.update({f"objectif_{s}": v for s, v in result.objectives.items()})
     if not result.has_solution:
         return row
@@ -177,7 +180,8 @@ def _result_row(result: Any) -> dict[str, Any]:
 
 def run_job(job: Job) -> dict[str, Any]:
     """Load, solve and write one job; return its comparison row. Never raises."""
-    from fluxopt.solve import solve
+    from fluxopt.api import solve
+    from fluxopt.write import write_result
 
     start = time.perf_counter()
     row: dict[str, Any] = {"instance": job.label, "scenario": job.scenario, "dossier": job.folder}
@@ -187,10 +191,10 @@ def run_job(job: Job) -> dict[str, Any]:
         row.update(_result_row(result))
         if job.folder is not None:
             t0 = time.perf_counter()
-            result.write(job.folder)
+            write_result(result, job.folder, workbook=False, explanation=False)
             row["temps_ecriture"] = round(time.perf_counter() - t0, 4)
         if result.status != "optimal":
-            row["message"] = f"the solver stopped with status '{result.status}'"
+            row["message"] = f"the solver stopped with status '{result.status.value}'"
     except InstanceError as exc:
         problems = exc.problems
         errors = [str(p) for p in problems if p.severity == "error"] or [str(exc)]

@@ -13,26 +13,20 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
-import pyomo.environ as pyo
-from pyomo.common.errors import ApplicationError
 
 from fluxopt import __version__
 from fluxopt.cli_batch import batch, compare
-from fluxopt.explain import Explanation, explain
-from fluxopt.flux import compute_baseline
-from fluxopt.generate import DEPARTEMENTS, generate
-from fluxopt.instance import load_instance
-from fluxopt.lp import build_lp
-from fluxopt.model import build_model
 from fluxopt.policy import TYPES, check_values, parse_assignment
-from fluxopt.problems import InstanceError, PolicyError, Problem
-from fluxopt.solve import Result, resolve_policy, solve
-from fluxopt.validate import report as validate_report
-from fluxopt.workbook import bailleur_synthesis, write_workbook
-from fluxopt.write import write_result
+from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
+from fluxopt.territoires import DEPARTEMENTS
+
+if TYPE_CHECKING:
+    from fluxopt.result import Result
+
+# The commands import what they need when they run, so that --help and --version stay fast.
 
 EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
 #: Keys of summary.json that mark a folder as an earlier fluxopt result.
@@ -83,15 +77,12 @@ def _overrides(assignments: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _check_solver(name: str) -> None:
-    if name == "highs":
-        return
+    from fluxopt.solvers import check_solver
+
     try:
-        available = bool(pyo.SolverFactory(name).available(exception_flag=False))
-    except Exception:  # Pyomo raises on names it does not know at all
-        available = False
-    if not available:
-        raise click.BadParameter(f"solver '{name}' is not installed or not known to Pyomo (try highs or glpk)",
-                                 param_hint="--solver")
+        check_solver(name)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--solver") from None
 
 
 def instance_options(func: Callable) -> Callable:
@@ -132,33 +123,35 @@ def solve_options(func: Callable) -> Callable:
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                     solver: str, report: Reporter) -> Result:
     """Load, solve with duals kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
+    from fluxopt.api import solve_built
+    from fluxopt.builder import build
+    from fluxopt.instance import load_instance
+
     try:
         overrides = _overrides(assignments)
         inst = load_instance(instance)
         report.progress(f"loaded {inst.describe()} ({inst.load_seconds:.2f} s)")
-        result = solve(inst, policy=policy, overrides=overrides, time_limit=time_limit, solver=solver,
-                       keep_duals=True)
+        result = solve_built(build(inst, policy=policy, overrides=overrides), time_limit=time_limit,
+                             solver=solver, keep_duals=True)
     except InstanceError as exc:
         _invalid(exc)
-    except ApplicationError as exc:
-        _fail(EXIT_SOLVER, [f"fluxopt: solver failure ({solver}): {exc}"])
     s = result.summary
-    shown = s["warnings"] if report.verbose else s["warnings"][:MAX_WARNINGS]
+    shown = s.warnings if report.verbose else s.warnings[:MAX_WARNINGS]
     for warning in shown:
-        report.progress(str(Problem(**warning)))
-    if len(shown) < len(s["warnings"]):
-        report.progress(f"... and {len(s['warnings']) - len(shown)} more warnings (--verbose, or summary.json)")
-    size = s["model_size"]
-    report.progress(f"model: {size['variables']} variables, {size['constraints']} constraints, "
-                    f"{size['active_pairs']} pairs (built in {s['timings']['build']:.2f} s); policy "
-                    f"{s['politique']['nom']}; solver {s['solver']['name']} {s['solver']['version']}", detail=True)
+        report.progress(str(warning))
+    if len(shown) < len(s.warnings):
+        report.progress(f"... and {len(s.warnings) - len(shown)} more warnings (--verbose, or summary.json)")
+    size = s.model_size
+    report.progress(f"model: {size.variables} variables, {size.constraints} constraints, "
+                    f"{size.active_pairs} pairs (built in {s.timings.build:.2f} s); policy "
+                    f"{s.politique.nom}; solver {s.solver.name} {s.solver.version}", detail=True)
     for stage in result.stages:
         value = "" if stage.optimum is None else f"{stage.optimum:.6f}"
         report.progress(f"stage {stage.name:<12} {stage.status:<10} {value:>14}  ({stage.seconds:.3f} s)")
     return result
 
 
-def _exit_code(result: Result) -> int:
+def _exit_code(result: "Result") -> int:
     if result.status == "optimal" or (result.status == "time_limit" and result.has_solution):
         return EXIT_OK
     return EXIT_INFEASIBLE if result.status == "infeasible" else EXIT_SOLVER
@@ -185,9 +178,11 @@ def _fmt_pct(value: float) -> str:
     return f"{value:.1f} %"
 
 
-def bailleur_table(result: Result) -> str:
+def bailleur_table(result: "Result") -> str:
     """A compact table: per bailleur, flux base, share of each réservataire type, own share."""
-    table = bailleur_synthesis(result)
+    from fluxopt.tables import bailleur_synthesis
+
+    table = bailleur_synthesis(result.shares, result.bailleurs)
     types = [t for t in TYPES if f"{t}_pct" in table.columns]
     header = ["bailleur", "flux base", *types, "own share"]
     rows = [[r["bailleur"], f"{r['flux_base']:.1f}", *(_fmt_pct(r[f"{t}_pct"]) for t in types),
@@ -201,22 +196,12 @@ def bailleur_table(result: Result) -> str:
     return "\n".join(lines)
 
 
-def objectives_table(result: Result) -> str:
+def objectives_table(result: "Result") -> str:
     labels = {
         "ecart_cil": "CIL shortfall (dwellings)", "ecart_max": "largest relative departure",
         "ecart_total": "sum of relative departures", "regularite": "irregularity",
     }
     return "\n".join(f"{name:<12} {value:>14.6f}  {labels.get(name, '')}" for name, value in result.objectives.items())
-
-
-def _extra_files(result: Result, explanation: Explanation) -> Callable[[Path], None]:
-    def write(folder: Path) -> None:
-        if result.has_solution:
-            write_workbook(result, folder / "resultats.xlsx")
-        if not explanation.is_empty():
-            (folder / "explication.md").write_text(explanation.to_markdown(), encoding="utf-8")
-
-    return write
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,9 +240,10 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
     _check_out(out, force)
     result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
-    explanation = explain(result)
+    from fluxopt.write import write_result
+
     start = time.perf_counter()
-    folder = write_result(result, out, _extra_files(result, explanation))
+    folder = write_result(result, out)
     report.progress(f"wrote {out} ({time.perf_counter() - start:.2f} s)")
     if result.has_solution:
         report.out(bailleur_table(result))
@@ -274,7 +260,9 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
         click.echo(f"fluxopt: infeasible: the strict CIL targets cannot be met; see {folder / 'explication.md'}",
                    err=True)
     elif code == EXIT_SOLVER:
-        click.echo(f"fluxopt: no solution ({result.status}); summary in {folder / 'summary.json'}", err=True)
+        why = result.stages[-1].raw_status if result.stages else ""
+        click.echo(f"fluxopt: no solution ({result.status.value}: {why}); summary in {folder / 'summary.json'}",
+                   err=True)
     sys.exit(code)
 
 
@@ -295,6 +283,8 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
     """
     result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose))
+    from fluxopt.explanations import explain
+
     click.echo(explain(result).to_markdown().rstrip("\n"))
     sys.exit(_exit_code(result))
 
@@ -312,13 +302,15 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
     """
     if output.suffix.lower() not in (".lp", ".mps"):
         raise click.BadParameter("the file must end in .lp or .mps", param_hint="--output")
+    from fluxopt.builder import build
+    from fluxopt.model import build_model
+
     try:
-        inst = load_instance(instance)
-        pol = resolve_policy(inst, policy, _overrides(assignments))
-        model = build_model(build_lp(compute_baseline(inst, pol), pol))
+        built = build(instance, policy=policy, overrides=_overrides(assignments))
     except InstanceError as exc:
         _invalid(exc)
-    first = pol.ordre[0]
+    model = build_model(built.lp)
+    first = built.policy.ordre[0]
     model.objectif[first].activate()
     output.parent.mkdir(parents=True, exist_ok=True)
     model.write(str(output), io_options={"symbolic_solver_labels": True})
@@ -337,6 +329,8 @@ def validate_command(instance: Path) -> None:
     Example:
       fluxopt validate instances/exemple
     """
+    from fluxopt.validate import report as validate_report
+
     text, code = validate_report(instance)
     click.echo(text, err=code != EXIT_OK)
     sys.exit(code)
@@ -358,6 +352,8 @@ def generate_command(departements: int, seed: int, out: Path, scale: float) -> N
       fluxopt generate --departements 3 --seed 7 --out /tmp/synth
       fluxopt generate --departements 101 --seed 1 --out /tmp/national
     """
+    from fluxopt.generate import generate
+
     start = time.perf_counter()
     folders = generate(departements, seed=seed, out=out, scale=scale)
     click.echo(f"wrote {len(folders)} instance(s) in {out} ({time.perf_counter() - start:.1f} s)", err=True)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from fluxopt.batch import solve_many
-from fluxopt.compare import compare_results, format_comparison, write_comparison
 from fluxopt.problems import PolicyError
 
 SHOWN = ["instance", "scenario", "status", "paires", "ecart_relatif_max", "deficit_cil", "prefet_pct", "temps_total"]
@@ -38,6 +36,8 @@ def batch(
     """
     if scheduler and executor != "dask":
         raise click.UsageError("--scheduler needs --executor dask")
+    from fluxopt.batch import solve_many
+
     try:
         table = solve_many(instances, scenarios=scenarios, jobs=jobs, executor=executor, scheduler=scheduler,
                            out=out, progress=progress, solver=solver, time_limit=time_limit)
@@ -70,6 +70,8 @@ def compare(result_a: Path, result_b: Path, csv: Path | None, top: int) -> None:
     Example:
       fluxopt compare /tmp/batch/gironde-33/base /tmp/batch/gironde-33/prefet25 --csv diff.csv
     """
+    from fluxopt.compare import compare_results, format_comparison, write_comparison
+
     try:
         comp = compare_results(result_a, result_b)
     except (FileNotFoundError, KeyError) as exc:

@@ -31,15 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fluxopt.territoires import DEPARTEMENTS
+
 ANNEE = 2025
 POLITIQUE = "elan-2020"
 #: Social dwellings in France, order of magnitude of the RPLS (issue 5: about 5.3 million).
 NATIONAL_STOCK = 5_300_000
-#: The 101 départements, in INSEE order; ``generate(n)`` takes the first n.
-DEPARTEMENTS: tuple[str, ...] = (
-    *(f"{i:02d}" for i in range(1, 20)), "2A", "2B", *(f"{i:02d}" for i in range(21, 96)),
-    "971", "972", "973", "974", "976",
-)
 #: Départements of ``data/nouvelle-aquitaine.csv`` bundled as ``instances/<name>-<code>``.
 BUNDLED = ("33", "64", "87", "16", "23")
 BUNDLED_SEED = 2025

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from fluxopt.policy import TYPES, Policy, PolicyError, check_values, flatten, load_policy
+from fluxopt.policy import TYPES, Policy, PolicyError, check_values, flatten, resolve_policy
 from fluxopt.problems import InstanceError, Problem, closest
 from fluxopt.readers import TABLES, RawInstance, RawTable, decimal_point, read_raw
 
@@ -537,13 +537,15 @@ def _policy(raw: RawInstance, meta: dict[str, Any], problems: list[Problem]) -> 
     bad = check_values(overrides, "surcharges")
     problems += [Problem(src, raw.meta_rows.get(f"surcharges.{p.column}"), f"surcharges.{p.column}", p.message)
                  for p in bad]
+    if bad:
+        overrides = {}
     try:
-        policy = load_policy(meta["politique"], base=raw.base_dir)
+        policy = resolve_policy(meta["politique"], overrides, base_dir=raw.base_dir)
     except PolicyError as exc:
         problems += [Problem(src, raw.meta_rows.get("politique"), "politique", p.message) if p.file == "politique"
                      else p for p in exc.problems]
         return None
-    return None if bad else policy.with_overrides(overrides)
+    return None if bad else policy
 
 
 def build_instance(raw: RawInstance) -> Instance:

@@ -13,24 +13,41 @@ carry the SPEC's names and Pyomo-style indices, in this order:
   ``regularite_o[b, c, q]``;
 
 with one cost vector per stage. A segment key is (bailleur, commune, "qpv" | "hors_qpv").
-The lexicographic solve adds one row ``fixe[stage]`` per solved stage (its costs <= bound)
-and leaves the last solution in ``values``: the Pyomo model (:mod:`fluxopt.model`), the
-result tables and the explanations all read this object.
+The object is pure data: the lexicographic solve (:mod:`fluxopt.stages`) adds one row
+``fixe[stage]`` per solved stage (its costs <= bound) in the solver, and returns the fixing
+rows and the values in a :class:`~fluxopt.solution.Solution`.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Any, Hashable
+import re
+from dataclasses import dataclass
+from typing import Any, Hashable, Sequence
 
 import numpy as np
-from pyomo.core.base.component_namer import index_repr
 
 from fluxopt.flux import Baseline, SegmentKey
 from fluxopt.policy import PREFET_TYPES, STAGES, Policy
 
 INF = float("inf")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|-?inf|nan")
+_SPECIAL = re.compile(r"[()\[\],.'\":\\]")
+
+
+def _name(part: Hashable) -> str:
+    """One index member as Pyomo names it: strings quoted when they look like numbers or hold
+    punctuation (``'33063'``), bare otherwise (``B1``)."""
+    if isinstance(part, str):
+        quoted = _SPECIAL.search(part) or _NUMBER.fullmatch(part)
+        return repr(part) if quoted else part
+    return repr(part)
+
+
+def index_name(index: Hashable) -> str:
+    """``[B1,'33063',qpv]``: an index as Pyomo writes it in component names."""
+    members = index if isinstance(index, tuple) and len(index) > 1 else (index,)
+    return "[" + ",".join(_name(m) for m in members) + "]"
 
 
 def cap_types(key: str) -> tuple[str, ...]:
@@ -58,7 +75,7 @@ class Block:
         """Each member's name as Pyomo writes it (``capacite[B1,'33063',qpv]``)."""
         if self.index == [None]:
             return [self.name]
-        return [self.name + index_repr(i) for i in self.index]
+        return [self.name + index_name(i) for i in self.index]
 
 
 @dataclass(eq=False)
@@ -87,8 +104,6 @@ class LinearProgram:
     o_of_seg: np.ndarray
     segments: list[SegmentKey]
     F: np.ndarray
-    fixed: dict[str, float] = field(default_factory=dict)
-    values: np.ndarray | None = None
 
     @property
     def num_col(self) -> int:
@@ -99,10 +114,11 @@ class LinearProgram:
         """Rows of the model, without the stage-fixing rows."""
         return len(self.row_lower)
 
-    def row_of(self, row: int) -> tuple[str, Hashable]:
-        """The block name and index of a row (fixing rows after the model's rows: ``fixe``, stage)."""
+    def row_of(self, row: int, fixed: Sequence[str] = ()) -> tuple[str, Hashable]:
+        """The block name and index of a row; rows after the model's are the fixing rows of the
+        stages ``fixed``, in order (``fixe``, stage)."""
         if row >= self.num_row:
-            return "fixe", list(self.fixed)[row - self.num_row]
+            return "fixe", list(fixed)[row - self.num_row]
         block = next(b for b in self.rows.values() if b.start <= row < b.stop)
         return block.name, block.index[row - block.start]
 
@@ -114,9 +130,9 @@ class LinearProgram:
     def _row_names(self) -> list[str]:
         return [n for b in self.rows.values() for n in b.names()]
 
-    def row_names(self) -> list[str]:
-        """Pyomo-style names of the rows, then of the fixing rows ``fixe[stage]`` added so far."""
-        return [*self._row_names, *Block("fixe", 0, list(self.fixed)).names()]
+    def row_names(self, fixed: Sequence[str] = ()) -> list[str]:
+        """Pyomo-style names of the rows, then of the fixing rows ``fixe[stage]`` of ``fixed``."""
+        return [*self._row_names, *Block("fixe", 0, list(fixed)).names()]
 
     def fixing_row(self, stage: str) -> tuple[np.ndarray, np.ndarray]:
         """Columns and coefficients of ``stage``'s objective, the body of its fixing row."""

@@ -3,13 +3,14 @@
 Generated from the LP, never defined here: the components carry the LP's block names and
 indices (variables ``x[r, b, c, q]``, ``rho[b, r]``, ... constraints ``capacite[b, c, q]``,
 ``plafond[k, b]``, ...), the expressions ``X[b, r]`` and ``own[b, c, q]``, one objective
-expression per stage in ``stage_expr[stage]`` with its (inactive) ``objectif[stage]``, the
-fixing rows ``fixe[stage]`` the LP holds and, when the LP holds a solution, its values.
+expression per stage in ``stage_expr[stage]`` with its (inactive) ``objectif[stage]``, and,
+when given, the fixing rows ``fixe[stage]`` of a solve and the values of its solution.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 import pyomo.environ as pyo
@@ -36,8 +37,16 @@ def model_columns(m: pyo.ConcreteModel) -> list[pyo.Var]:
     return list(m.component_data_objects(pyo.Var, descend_into=True))
 
 
-def build_model(lp: LinearProgram) -> pyo.ConcreteModel:
-    """The Pyomo model of ``lp``: its variables, rows, stage objectives (inactive), fixing rows and values."""
+def model_rows(m: pyo.ConcreteModel, lp: LinearProgram) -> list[pyo.Constraint]:
+    """The model's rows in the LP's row order, then its fixing rows ``fixe[stage]`` in order."""
+    rows = [m.component(name)[i] for name, block in lp.rows.items() for i in block.index]
+    return rows + [m.fixe[k] for k in m.fixe]
+
+
+def build_model(lp: LinearProgram, fixed: Mapping[str, float] | None = None,
+                values: np.ndarray | None = None) -> pyo.ConcreteModel:
+    """The Pyomo model of ``lp``: its variables, rows, stage objectives (inactive) and, when
+    given, the fixing rows ``fixed`` (stage to bound) and the values of a solution."""
     m = pyo.ConcreteModel(name="fluxopt")
     cols = lp.columns
     m.S = pyo.Set(initialize=lp.segments, dimen=3, ordered=True)
@@ -86,9 +95,9 @@ def build_model(lp: LinearProgram) -> pyo.ConcreteModel:
     m.objectif = pyo.Objective(m.STAGES, rule=lambda m, k: m.stage_expr[k], sense=pyo.minimize)
     m.objectif.deactivate()
     m.fixe = pyo.Constraint(pyo.Any)
-    for stage, bound in lp.fixed.items():
+    for stage, bound in (fixed or {}).items():
         m.fixe[stage] = m.stage_expr[stage] <= bound
-    if lp.values is not None:
-        for var, val in zip(column, lp.values.tolist()):
+    if values is not None:
+        for var, val in zip(column, values.tolist()):
             var.set_value(val, skip_validation=True)
     return m

@@ -245,6 +245,22 @@ def load_policy(
     return Policy(path.stem, str(path), values).with_overrides(overrides)
 
 
+def resolve_policy(
+    base: str | Path | Policy,
+    surcharges: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    base_dir: Path | None = None,
+) -> Policy:
+    """The one place where a policy is composed: ``base`` (a Policy, a name in ``models/`` or a
+    path), then an instance's ``[surcharges]``, then the caller's ``overrides`` (``--set``).
+
+    Raises :class:`PolicyError` listing every unknown key and bad value.
+    """
+    policy = base if isinstance(base, Policy) else load_policy(base, base=base_dir)
+    return policy.with_overrides(surcharges, "surcharges").with_overrides(overrides)
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Parse a command-line 'key=value' (value as TOML, else as a bare string)."""
     key, sep, raw = text.partition("=")

@@ -49,3 +49,7 @@ def closest(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix naming the closest choice, or ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+class UsageError(ValueError):
+    """A call that cannot be carried out as asked (an unknown solver, a bad option), whatever the data."""

@@ -1,26 +1,26 @@
-"""The result as an .xlsx workbook a negotiator can open as is (openpyxl).
+"""The result as an .xlsx workbook a negotiator can open as is (written with xlsxwriter).
 
 Sheet ``synthese`` first (per bailleur, then per réservataire), then one sheet per
 result table with the same columns and numbers as the CSV files, except that
 percentages are stored as fractions (25.8 in ``flux_pct`` becomes 0.258) and shown
-with Excel's percentage format.
+with Excel's percentage format. The document's dates are fixed, so that the same result
+gives the same bytes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
-from fluxopt.policy import TYPES
-
-if TYPE_CHECKING:
-    from fluxopt.solve import Result
+from fluxopt.result import Result
+from fluxopt.tables import bailleur_synthesis, reservataire_synthesis
 
 #: Columns holding a percentage on a 0-100 scale in the CSV files.
 PCT_COLUMNS = {"equivalence_pct", "flux_pct", "reserve_pct", "prefet_pct", "prefet_agents_pct"}
@@ -28,101 +28,78 @@ PCT_COLUMNS = {"equivalence_pct", "flux_pct", "reserve_pct", "prefet_pct", "pref
 FRACTION_COLUMNS = {"ecart_relatif", "taux"}
 PERCENT_FORMAT = "0.00%"
 NUMBER_FORMAT = "0.00"
-BOLD = Font(bold=True)
+#: The date written in the document's properties (a fixed one: the bytes must not depend on the day).
+DOCUMENT_DATE = dt.datetime(2020, 2, 20)
 
 
-def bailleur_synthesis(result: "Result") -> pd.DataFrame:
-    """Per bailleur: flux base, share of each réservataire type (%), own share (%), whole dwellings.
+class _Sheet:
+    """A worksheet with its formats and the width each column needs."""
 
-    The percentages are of the bailleur's flux base; ``propre_arrondi`` is the own share in
-    whole dwellings, i.e. the rounded flux base minus the réservataires' rounded dwellings.
-    """
-    parts, bailleurs = result.shares, result.bailleurs
-    types = [t for t in TYPES if t in set(parts["type"])]
-    rows = []
-    for _, b in bailleurs.iterrows():
-        held = parts[parts["bailleur"] == b["bailleur"]]
-        flux = float(b["flux_base"])
-        row = {"bailleur": b["bailleur"], "nom": b["nom"], "flux_base": flux}
-        for t in types:
-            row[f"{t}_pct"] = 100 * float(held.loc[held["type"] == t, "logements"].sum()) / flux if flux else 0.0
-        row["propre_pct"] = 100 * float(b["part_propre"]) / flux if flux else 0.0
-        row["flux_base_arrondi"] = int(round(flux))
-        row["propre_arrondi"] = int(round(flux)) - int(held["logements_arrondis"].sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    def __init__(self, book: xlsxwriter.Workbook, name: str, formats: dict[str, Format]):
+        self.ws: Worksheet = book.add_worksheet(name)
+        self.formats = formats
+        self.widths: dict[int, int] = {}
 
+    def write(self, row: int, col: int, value: Any, fmt: str | None = None) -> None:
+        """Write a cell (rows and columns from 0); None and NaN stay empty."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return
+        if hasattr(value, "item"):
+            value = value.item()
+        self.ws.write(row, col, value, self.formats[fmt] if fmt else None)
+        text = f"{value:.2f}" if isinstance(value, float) else str(value)
+        self.widths[col] = max(self.widths.get(col, 0), len(text))
 
-def reservataire_synthesis(result: "Result") -> pd.DataFrame:
-    """Per réservataire, over all bailleurs: target, proposal, deviation and whole dwellings."""
-    parts = result.shares
-    grouped = parts.groupby(["reservataire", "type"], sort=True).agg(
-        bailleurs=("bailleur", "nunique"), cible=("cible", "sum"), logements=("logements", "sum"),
-        logements_arrondis=("logements_arrondis", "sum"),
-    ).reset_index()
-    grouped["ecart"] = grouped["logements"] - grouped["cible"]
-    grouped["ecart_relatif"] = grouped["ecart"] / grouped["cible"]
-    return grouped.round(6)
+    def frame(self, frame: pd.DataFrame, first_row: int = 0) -> int:
+        """Write a header and rows from ``first_row``; return the next free row."""
+        for j, col in enumerate(frame.columns):
+            self.write(first_row, j, col, "bold")
+        for j, col in enumerate(frame.columns):
+            pct = col in PCT_COLUMNS or col.endswith("_pct")
+            for i, value in enumerate(frame[col].tolist(), start=first_row + 1):
+                if pct and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self.write(i, j, value / 100, "percent")
+                elif col in FRACTION_COLUMNS:
+                    self.write(i, j, value, "percent")
+                else:
+                    self.write(i, j, value, "number" if isinstance(value, float) else None)
+        return first_row + len(frame) + 1
 
-
-def _write_frame(ws: Worksheet, frame: pd.DataFrame, first_row: int = 1) -> int:
-    """Write a header and rows from ``first_row``; return the next free row."""
-    for j, col in enumerate(frame.columns, start=1):
-        ws.cell(first_row, j, col).font = BOLD
-    for i, values in enumerate(frame.itertuples(index=False), start=first_row + 1):
-        for j, (col, value) in enumerate(zip(frame.columns, values), start=1):
-            if pd.isna(value):
-                continue
-            if hasattr(value, "item"):
-                value = value.item()
-            if col in PCT_COLUMNS or col.endswith("_pct"):
-                cell = ws.cell(i, j, value / 100)
-                cell.number_format = PERCENT_FORMAT
-            else:
-                cell = ws.cell(i, j, value)
-                if col in FRACTION_COLUMNS:
-                    cell.number_format = PERCENT_FORMAT
-                elif isinstance(value, float):
-                    cell.number_format = NUMBER_FORMAT
-    return first_row + len(frame) + 1
+    def fit(self) -> None:
+        for col, width in self.widths.items():
+            self.ws.set_column(col, col, min(max(width + 2, 8), 50))
 
 
-def _fit_widths(ws: Worksheet) -> None:
-    widths: dict[int, int] = {}
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.value is None:
-                continue
-            text = f"{cell.value:.2f}" if isinstance(cell.value, float) else str(cell.value)
-            widths[cell.column] = max(widths.get(cell.column, 0), len(text))
-    for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 50)
-
-
-def write_workbook(result: "Result", path: Path) -> None:
+def write_workbook(result: Result, path: Path) -> None:
     """Write ``resultats.xlsx``: a synthesis sheet, then parts, segments, cil, bailleurs."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "synthese"
+    book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True})
+    book.set_properties({"created": DOCUMENT_DATE})
+    formats = {
+        "bold": book.add_format({"bold": True}), "title": book.add_format({"bold": True, "font_size": 13}),
+        "percent": book.add_format({"num_format": PERCENT_FORMAT}),
+        "number": book.add_format({"num_format": NUMBER_FORMAT}),
+        "objective": book.add_format({"num_format": "0.000000"}),
+    }
+    ws = _Sheet(book, "synthese", formats)
     summary = result.summary
-    ws.cell(1, 1, f"fluxopt: {summary['instance']['nom']}").font = Font(bold=True, size=13)
-    ws.cell(2, 1, "status")
-    ws.cell(2, 2, result.status)
-    ws.cell(3, 1, "politique")
-    ws.cell(3, 2, summary["politique"]["nom"])
-    row = 4
+    ws.write(0, 0, f"fluxopt: {summary.instance.nom}", "title")
+    ws.write(1, 0, "status")
+    ws.write(1, 1, result.status.value)
+    ws.write(2, 0, "politique")
+    ws.write(2, 1, summary.politique.nom)
+    row = 3
     for name, value in result.objectives.items():
-        ws.cell(row, 1, f"objectif {name}")
-        ws.cell(row, 2, value).number_format = "0.000000"
+        ws.write(row, 0, f"objectif {name}")
+        ws.write(row, 1, value, "objective")
         row += 1
-    ws.cell(row + 1, 1, "Par bailleur (part du flux annuel)").font = BOLD
-    row = _write_frame(ws, bailleur_synthesis(result), row + 2)
-    ws.cell(row + 1, 1, "Par réservataire (tous bailleurs)").font = BOLD
-    _write_frame(ws, reservataire_synthesis(result), row + 2)
-    _fit_widths(ws)
+    ws.write(row + 1, 0, "Par bailleur (part du flux annuel)", "bold")
+    row = ws.frame(bailleur_synthesis(result.shares, result.bailleurs), row + 2)
+    ws.write(row + 1, 0, "Par réservataire (tous bailleurs)", "bold")
+    ws.frame(reservataire_synthesis(result.shares), row + 2)
+    ws.fit()
     for name, frame in result.tables.items():
-        sheet = wb.create_sheet(name)
-        _write_frame(sheet, frame)
-        sheet.freeze_panes = "A2"
-        _fit_widths(sheet)
-    wb.save(path)
+        sheet = _Sheet(book, name, formats)
+        sheet.frame(frame)
+        sheet.ws.freeze_panes(1, 0)
+        sheet.fit()
+    book.close()

@@ -8,35 +8,41 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
-if TYPE_CHECKING:
-    from fluxopt.solve import Result
+from fluxopt.explanations import Explanation, explain
+from fluxopt.result import Result
+from fluxopt.workbook import write_workbook
 
 TABLE_FILES = {"parts": "parts.csv", "segments": "segments.csv", "cil": "cil.csv", "bailleurs": "bailleurs.csv"}
+SUMMARY_FILE = "summary.json"
+WORKBOOK_FILE = "resultats.xlsx"
+EXPLANATION_FILE = "explication.md"
 
 
-def write_tables(result: "Result", folder: Path) -> None:
+def write_tables(result: Result, folder: Path) -> None:
     """The CSV tables (UTF-8, ',' separated, '.' decimals, LF line ends)."""
     for name, frame in result.tables.items():
         frame.to_csv(folder / TABLE_FILES[name], index=False, lineterminator="\n")
 
 
-def write_summary(result: "Result", folder: Path, write_seconds: float) -> None:
-    summary = dict(result.summary)
-    summary["timings"] = {**summary["timings"], "write": round(write_seconds, 4)}
+def write_summary(result: Result, folder: Path, write_seconds: float) -> None:
+    summary = result.summary.to_dict()
+    summary["timings"]["write"] = round(write_seconds, 4)
     text = json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False)
-    (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
+    (folder / SUMMARY_FILE).write_text(text + "\n", encoding="utf-8")
 
 
-def write_result(result: "Result", folder: Path, extra: Callable[[Path], None] | None = None) -> Path:
-    """Write into ``folder`` atomically; an existing folder is replaced only once all is written.
+def write_result(result: Result, folder: str | Path, *, workbook: bool = True,
+                 explanation: Explanation | bool = True) -> Path:
+    """Write the result folder as ``fluxopt solve`` does: summary.json, the CSV tables,
+    resultats.xlsx (unless ``workbook`` is false) and, when the proposal departs from
+    equivalence, explication.md (``explanation``: one already computed, True to compute it,
+    False for none). ``fluxopt batch`` writes the CSV tables and summary.json only.
 
-    ``extra``, if given, writes more files (workbook, explanation) into the temporary folder
-    before the rename, so that they are part of the same atomic write.
+    Atomic: an existing folder is replaced only once everything is written.
     """
     start = time.perf_counter()
-    folder = folder.resolve()
+    folder = Path(folder).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     umask = os.umask(0)
@@ -45,8 +51,12 @@ def write_result(result: "Result", folder: Path, extra: Callable[[Path], None] |
     try:
         if result.has_solution:
             write_tables(result, tmp)
-        if extra is not None:
-            extra(tmp)
+            if workbook:
+                write_workbook(result, tmp / WORKBOOK_FILE)
+        if explanation is True:
+            explanation = explain(result)
+        if isinstance(explanation, Explanation) and not explanation.is_empty():
+            (tmp / EXPLANATION_FILE).write_text(explanation.to_markdown(), encoding="utf-8")
         write_summary(result, tmp, time.perf_counter() - start)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

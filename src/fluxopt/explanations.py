@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping
 
-import highspy
 import numpy as np
 
-from fluxopt.lp import Block, LinearProgram, cap_types
-from fluxopt.stages import HighsBackend
-
-if TYPE_CHECKING:
-    from fluxopt.flux import Baseline
-    from fluxopt.solve import Result
+from fluxopt.flux import Baseline
+from fluxopt.lp import LinearProgram, cap_types, index_name
+from fluxopt.policy import Policy
+from fluxopt.result import Result
+from fluxopt.solution import Termination
+from fluxopt.solvers.highs import infeasible_subset as highs_iis
 
 #: Relative deviation (|X - T| / T) under which a pair counts as at its target.
 DEVIATION_TOL = 1e-4
@@ -118,9 +117,9 @@ class Explanation:
 class _Namer:
     """Names of the model's rows in domain words."""
 
-    def __init__(self, base: "Baseline", policy: dict[str, Any]):
+    def __init__(self, base: Baseline, policy: Policy):
         self.base = base
-        self.policy = policy
+        self.policy = policy.values
         res = base.reservataires.set_index("reservataire")
         self.types = res["type"].to_dict()
         self.names = res["nom"].to_dict()
@@ -191,24 +190,29 @@ class _RowState:
     """The rows of one block at the LP's solution: index, upper bound, whether each binds."""
 
     index: list[Any]
+    position: np.ndarray
     upper: np.ndarray
     binding: np.ndarray
 
 
-def _rows(lp: LinearProgram, name: str, activity: np.ndarray) -> _RowState:
-    """The block's rows, or the fixing rows for ``fixe``, with their slack at the LP's solution."""
+def _rows(lp: LinearProgram, name: str, values: np.ndarray, fixed: Mapping[str, float],
+          activity: np.ndarray) -> _RowState:
+    """The block's rows, or the fixing rows for ``fixe``, with their position among the rows and
+    their slack at the solution ``values``."""
     if name == "fixe":
-        index: list[Any] = list(lp.fixed)
-        body = np.array([np.dot(lp.costs[k], lp.values) for k in index], dtype=float)
-        lower, upper = np.full(len(index), -np.inf), np.array([lp.fixed[k] for k in index], dtype=float)
+        index: list[Any] = list(fixed)
+        position = lp.num_row + np.arange(len(index))
+        body = np.array([np.dot(lp.costs[k], values) for k in index], dtype=float)
+        lower, upper = np.full(len(index), -np.inf), np.array([fixed[k] for k in index], dtype=float)
     else:
         block = lp.rows[name]
         index = block.index
+        position = np.arange(block.start, block.stop)
         body, lower, upper = activity[block.span], lp.row_lower[block.span], lp.row_upper[block.span]
     bound = np.where(np.isfinite(upper), upper, np.where(np.isfinite(lower), lower, 1.0))
     with np.errstate(invalid="ignore"):
         slack = np.minimum(body - lower, upper - body)
-    return _RowState(index, upper, slack <= BINDING_TOL * np.maximum(1.0, np.abs(bound)))
+    return _RowState(index, position, upper, slack <= BINDING_TOL * np.maximum(1.0, np.abs(bound)))
 
 
 def _touches(name: str, index: tuple, pair: tuple[str, str], kind: str, members: set, epcis: set) -> bool:
@@ -231,22 +235,23 @@ _REASON_ROWS = ("plafond", "capacite", "equilibre_qpv_min", "equilibre_qpv_max",
                 "cil_hors_qpv", "cil_qpv", "fixe")
 
 
-def _pair_reasons(result: "Result", namer: _Namer) -> list[PairExplanation]:
-    lp, base = result.lp, result.baseline
-    duals: dict[str, float] = defaultdict(float)
+def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[PairExplanation]:
+    lp, base, fixed = result.lp, result.baseline, result.solution.fixed
+    # The largest |dual| of each row (the LP's, then the fixing rows) over the deviation stages.
+    duals = np.zeros(lp.num_row + len(fixed))
     for stage in result.stages:
-        if stage.name in DEVIATION_STAGES and stage.duals:
-            for k, v in stage.duals.items():
-                duals[k] = max(duals[k], abs(v))
-    activity = lp.activity(lp.values)
+        if stage.name in DEVIATION_STAGES and stage.duals is not None:
+            n = len(stage.duals)
+            duals[:n] = np.maximum(duals[:n], np.abs(stage.duals))
+    activity = lp.activity(values)
     rows = []
     for comp_name in _REASON_ROWS:
-        block = _rows(lp, comp_name, activity)
+        block = _rows(lp, comp_name, values, fixed, activity)
         # A nonzero dual in a deviation stage means the row binds at that stage's optimum,
         # even if the later stages moved within their tolerance.
-        names = Block(comp_name, 0, block.index).names() if duals else [""] * len(block.index)
-        for index, upper, binding, name in zip(block.index, block.upper.tolist(), block.binding.tolist(), names):
-            priced = duals.get(name, 0.0) > DUAL_TOL
+        priced_rows = (duals[block.position] > DUAL_TOL).tolist()
+        for index, upper, binding, priced in zip(block.index, block.upper.tolist(), block.binding.tolist(),
+                                                 priced_rows):
             if priced or binding:
                 rows.append((comp_name, _index(index), upper, priced))
     epci_of = base.segments["epci"].to_dict()
@@ -270,14 +275,13 @@ def _pair_reasons(result: "Result", namer: _Namer) -> list[PairExplanation]:
     return out
 
 
-def _shortfall_reasons(result: "Result", namer: _Namer) -> list[ShortfallExplanation]:
+def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[ShortfallExplanation]:
     lp, base = result.lp, result.baseline
     seg = base.segments
-    values = lp.values
     x = values[lp.columns["x"].span]
     q = np.where(lp.q_of_x >= 0, values[lp.q_of_x], 0.0)
     own = lp.own(values)
-    caps = _rows(lp, "plafond", lp.activity(values))
+    caps = _rows(lp, "plafond", values, result.solution.fixed, lp.activity(values))
     out = []
     for _, c in result.cil[result.cil["deficit"] > BINDING_TOL].iterrows():
         e, where = c["epci"], ("hors_qpv" if c["objectif"] == "q1_hors_qpv" else "qpv")
@@ -305,7 +309,7 @@ def _shortfall_reasons(result: "Result", namer: _Namer) -> list[ShortfallExplana
             for k, upper, binding in zip(caps.index, caps.upper.tolist(), caps.binding.tolist()):
                 if where == "hors_qpv" and k[1] == b and binding:
                     reasons.append(namer.row("plafond", k, upper))
-        ordre = result.summary["politique"]["valeurs"].get("objectif.ordre", [])
+        ordre = list(result.policy.ordre)
         before = ordre[: ordre.index("ecart_cil")] if "ecart_cil" in ordre else []
         if before:
             reasons.append(f"the stages solved before the CIL targets: {', '.join(before)}")
@@ -314,21 +318,20 @@ def _shortfall_reasons(result: "Result", namer: _Namer) -> list[ShortfallExplana
     return out
 
 
-def infeasible_subset(lp: LinearProgram, base: "Baseline", policy: dict[str, Any], stage: str) -> list[str]:
-    """An irreducible infeasible subset of the LP with ``stage``'s objective, each row in domain words."""
-    namer = _Namer(base, policy)
-    backend = HighsBackend(lp)
-    backend.objective(stage)
-    h = backend.highs
-    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
-    _, iis = h.getIis()
-    upper = [*lp.row_upper.tolist(), *lp.fixed.values()]
+def infeasible_subset(result: Result, stage: str) -> list[str]:
+    """An irreducible infeasible subset of the LP with ``stage``'s objective and the fixing rows
+    of the stages before it, each row in domain words (computed by HiGHS)."""
+    lp = result.lp
+    namer = _Namer(result.baseline, result.policy)
+    fixed = dict(result.solution.fixed)
+    iis = highs_iis(lp, fixed, stage)
+    upper = [*lp.row_upper.tolist(), *fixed.values()]
     texts: list[str] = []
-    for i in iis.row_index_:
-        name, index = lp.row_of(i)
+    for i in iis.rows:
+        name, index = lp.row_of(i, list(fixed))
         text = namer.row(name, _index(index), upper[i])
-        texts.append(text if text is not None else Block(name, 0, [index]).names()[0])
-    for j in iis.col_index_:
+        texts.append(text if text is not None else f"{name}{index_name(index)}")
+    for j in iis.columns:
         name, index = lp.column_of(j)
         if name in ("d1", "d2"):
             where = "outside QPV" if name == "d1" else "in QPV"
@@ -337,14 +340,14 @@ def infeasible_subset(lp: LinearProgram, base: "Baseline", policy: dict[str, Any
     return list(dict.fromkeys(texts))
 
 
-def explain(result: "Result") -> Explanation:
-    """The explanation of a solve made with ``keep_duals=True`` (duals sharpen the reasons)."""
-    namer = _Namer(result.baseline, result.summary["politique"]["valeurs"])
-    expl = Explanation(result.summary["instance"]["nom"], result.status)
-    if result.status == "infeasible" and result.stages:
-        expl.infeasible = infeasible_subset(result.lp, result.baseline, result.summary["politique"]["valeurs"],
-                                            result.stages[-1].name)
-    elif result.has_solution:
-        expl.pairs = _pair_reasons(result, namer)
-        expl.shortfalls = _shortfall_reasons(result, namer)
+def explain(result: Result) -> Explanation:
+    """The explanation of a solve (solved with ``keep_duals=True``, the duals sharpen the reasons)."""
+    namer = _Namer(result.baseline, result.policy)
+    expl = Explanation(result.instance.nom, result.status.value)
+    values = result.solution.values
+    if result.status is Termination.INFEASIBLE and result.stages:
+        expl.infeasible = infeasible_subset(result, result.stages[-1].name)
+    elif values is not None:
+        expl.pairs = _pair_reasons(result, values, namer)
+        expl.shortfalls = _shortfall_reasons(result, values, namer)
     return expl

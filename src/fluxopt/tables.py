@@ -10,7 +10,7 @@ import pandas as pd
 from fluxopt.flux import Baseline
 from fluxopt.instance import Instance
 from fluxopt.lp import LinearProgram
-from fluxopt.policy import PREFET_TYPES, Policy
+from fluxopt.policy import PREFET_TYPES, TYPES, Policy
 
 DIGITS = 6
 SHARES_COLUMNS = [
@@ -58,9 +58,8 @@ class Values:
     o: np.ndarray
 
 
-def lp_values(lp: LinearProgram) -> Values:
-    """The solution the LP holds, in the Baseline's order."""
-    v = lp.values
+def lp_values(lp: LinearProgram, v: np.ndarray) -> Values:
+    """A solution of ``lp`` (one value per column), in the Baseline's order."""
     return Values(
         x=v[lp.columns["x"].span],
         q=np.where(lp.q_of_x >= 0, v[lp.q_of_x], np.nan),
@@ -159,3 +158,35 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
                        100 * reserved / flux if flux else 0.0, pct(PREFET_TYPES), pct(("prefet_agents",))))
     bailleurs_table = _clean(pd.DataFrame(b_rows, columns=BAILLEURS_COLUMNS))
     return {"parts": shares, "segments": segments, "cil": cil, "bailleurs": bailleurs_table}
+
+
+def bailleur_synthesis(parts: pd.DataFrame, bailleurs: pd.DataFrame) -> pd.DataFrame:
+    """Per bailleur: flux base, share of each réservataire type (%), own share (%), whole dwellings.
+
+    The percentages are of the bailleur's flux base; ``propre_arrondi`` is the own share in
+    whole dwellings, i.e. the rounded flux base minus the réservataires' rounded dwellings.
+    """
+    types = [t for t in TYPES if t in set(parts["type"])]
+    rows = []
+    for _, b in bailleurs.iterrows():
+        held = parts[parts["bailleur"] == b["bailleur"]]
+        flux = float(b["flux_base"])
+        row = {"bailleur": b["bailleur"], "nom": b["nom"], "flux_base": flux}
+        for t in types:
+            row[f"{t}_pct"] = 100 * float(held.loc[held["type"] == t, "logements"].sum()) / flux if flux else 0.0
+        row["propre_pct"] = 100 * float(b["part_propre"]) / flux if flux else 0.0
+        row["flux_base_arrondi"] = int(round(flux))
+        row["propre_arrondi"] = int(round(flux)) - int(held["logements_arrondis"].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reservataire_synthesis(parts: pd.DataFrame) -> pd.DataFrame:
+    """Per réservataire, over all bailleurs: target, proposal, deviation and whole dwellings."""
+    grouped = parts.groupby(["reservataire", "type"], sort=True).agg(
+        bailleurs=("bailleur", "nunique"), cible=("cible", "sum"), logements=("logements", "sum"),
+        logements_arrondis=("logements_arrondis", "sum"),
+    ).reset_index()
+    grouped["ecart"] = grouped["logements"] - grouped["cible"]
+    grouped["ecart_relatif"] = grouped["ecart"] / grouped["cible"]
+    return grouped.round(6)

@@ -1,0 +1,219 @@
+"""What a solve returns (SPEC §5): the typed :class:`Result` and its :class:`Summary`.
+
+Below everything that reads a result (explanations, workbook, writer, batch, CLI, API); above
+the build, the stages and the result tables it is made from.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from fluxopt import __version__
+from fluxopt.builder import Build
+from fluxopt.flux import Baseline
+from fluxopt.instance import Instance
+from fluxopt.lp import LinearProgram
+from fluxopt.policy import STAGES, Policy
+from fluxopt.problems import Problem
+from fluxopt.solution import Solution, StageSolution, Termination
+from fluxopt.tables import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, lp_values, shape_tables
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+#: Digits kept for the objectives (far below the stage tolerance).
+OBJECTIVE_DIGITS = 9
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    name: str
+    status: str
+    optimum: float | None
+    raw_status: str
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    nom: str
+    territoire: str
+    annee: int
+    source: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    nom: str
+    valeurs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Options:
+    solver: str
+    time_limit: float | None
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    variables: int
+    constraints: int
+    segments: int
+    active_pairs: int
+    cil_epci: int
+
+
+@dataclass(frozen=True)
+class SolverSummary:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Versions:
+    fluxopt: str
+    pyomo: str
+    highspy: str
+    pandas: str
+    python: str
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds: loading the instance, building the LP, each stage; ``write`` once written."""
+
+    load: float
+    build: float
+    solve: dict[str, float]
+    write: float | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """``summary.json``: status, objectives, instance, policy, options, warnings, model size,
+    solver, versions and timings. :meth:`to_dict` gives the JSON document."""
+
+    status: str
+    has_solution: bool
+    objectifs: dict[str, float]
+    stages: list[StageSummary]
+    instance: InstanceSummary
+    politique: PolicySummary
+    options: Options
+    warnings: list[Problem]
+    model_size: ModelSize
+    solver: SolverSummary
+    versions: Versions
+    timings: Timings
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON values, keys in a stable order (``timings.write`` only once set)."""
+        out = asdict(self)
+        if self.timings.write is None:
+            del out["timings"]["write"]
+        return out
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@functools.cache
+def versions() -> Versions:
+    """The versions of fluxopt and of what it computes with (read from package metadata, so that
+    nothing is imported for it)."""
+    return Versions(__version__, _version("pyomo"), _version("highspy"), pd.__version__, platform.python_version())
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What a solve returns. The tables are empty when there is no solution (``status`` says why).
+
+    ``objectives``: the optimum of each solved stage (and, for a stage not in ``objectif.ordre``,
+    its value at the final solution). The inputs and the solved state stay reachable:
+    ``instance``, ``policy``, ``baseline`` (flux base, targets), ``lp`` and ``solution``.
+    """
+
+    status: Termination
+    objectives: dict[str, float]
+    shares: pd.DataFrame
+    segments: pd.DataFrame
+    cil: pd.DataFrame
+    bailleurs: pd.DataFrame
+    summary: Summary
+    solution: Solution
+    lp: LinearProgram = field(repr=False)
+    baseline: Baseline = field(repr=False)
+    instance: Instance = field(repr=False)
+    policy: Policy = field(repr=False)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.solution.has_solution
+
+    @property
+    def stages(self) -> tuple[StageSolution, ...]:
+        return self.solution.stages
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by file stem: parts, segments, cil, bailleurs."""
+        return {"parts": self.shares, "segments": self.segments, "cil": self.cil, "bailleurs": self.bailleurs}
+
+    @functools.cached_property
+    def model(self) -> "pyo.ConcreteModel":
+        """The Pyomo model of the LP with the stages' fixing rows and the final values (built on first use)."""
+        from fluxopt.model import build_model
+
+        return build_model(self.lp, self.solution.fixed, self.solution.values)
+
+
+def make_result(built: Build, solution: Solution, options: Options) -> Result:
+    """Shape a solution of ``built`` into the tables and the summary."""
+    inst, base, lp, pol = built.instance, built.baseline, built.lp, built.policy
+    values = solution.values
+    if values is not None:
+        tables = shape_tables(inst, base, pol, lp_values(lp, values))
+        objectives = {s.name: s.optimum for s in solution.stages
+                      if s.termination is Termination.OPTIMAL and s.optimum is not None}
+        for name in STAGES:
+            objectives.setdefault(name, float(np.dot(lp.costs[name], values)))
+        objectives = {k: round(float(v), OBJECTIVE_DIGITS) + 0.0 for k, v in objectives.items()}
+    else:
+        tables = {"parts": _empty(SHARES_COLUMNS), "segments": _empty(SEGMENTS_COLUMNS),
+                  "cil": _empty(CIL_COLUMNS), "bailleurs": _empty(BAILLEURS_COLUMNS)}
+        objectives = {}
+    summary = Summary(
+        status=solution.termination.value,
+        has_solution=solution.has_solution,
+        objectifs=objectives,
+        stages=[StageSummary(s.name, s.status, None if s.optimum is None else round(s.optimum, OBJECTIVE_DIGITS),
+                             s.raw_status) for s in solution.stages],
+        instance=InstanceSummary(inst.nom, inst.territoire, inst.annee, Path(inst.source).name, inst.sha256),
+        politique=PolicySummary(pol.name, pol.to_dict()),
+        options=options,
+        warnings=[*inst.warnings, *base.warnings],
+        model_size=ModelSize(lp.num_col, lp.num_row, len(base.segments), int(base.pairs["active"].sum()),
+                             len(base.cil)),
+        solver=SolverSummary(solution.solver.name, solution.solver.version),
+        versions=versions(),
+        timings=Timings(round(inst.load_seconds, 4), round(built.seconds, 4),
+                        {s.name: round(s.seconds, 4) for s in solution.stages}),
+    )
+    return Result(solution.termination, objectives, tables["parts"], tables["segments"], tables["cil"],
+                  tables["bailleurs"], summary, solution, lp, base, inst, pol)

@@ -1,0 +1,120 @@
+"""HiGHS driven directly through highspy: the default backend, and the IIS of an infeasible LP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+import highspy
+import numpy as np
+
+from fluxopt.lp import LinearProgram
+from fluxopt.solution import Termination
+from fluxopt.solvers import RunOutcome
+
+_MS = highspy.HighsModelStatus
+#: HiGHS's model statuses and what they mean for a stage; any other status is an error.
+STATUS_MAP: dict[highspy.HighsModelStatus, Termination] = {
+    _MS.kOptimal: Termination.OPTIMAL,
+    _MS.kModelEmpty: Termination.OPTIMAL,
+    _MS.kInfeasible: Termination.INFEASIBLE,
+    _MS.kUnboundedOrInfeasible: Termination.INFEASIBLE,
+    _MS.kTimeLimit: Termination.TIME_LIMIT,
+}
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1 while highspy prints its banner."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class HighsBackend:
+    """One ``Highs`` object for all stages: the LP's arrays are passed once (``passModel``); a stage
+    replaces the costs, and each fixing row is appended as it appears, so each stage starts from
+    the previous stage's basis."""
+
+    name = "highs"
+
+    def __init__(self, lp: LinearProgram):
+        self.lp = lp
+        with _quiet_stdout():  # the constructor prints a banner on stdout
+            self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = lp.num_col, lp.num_row
+        model.col_cost_ = np.zeros(lp.num_col)
+        model.col_lower_, model.col_upper_ = lp.col_lower, lp.col_upper
+        model.row_lower_, model.row_upper_ = lp.row_lower, lp.row_upper
+        matrix = model.a_matrix_
+        matrix.format_ = highspy.MatrixFormat.kRowwise
+        matrix.num_col_, matrix.num_row_ = lp.num_col, lp.num_row
+        matrix.start_, matrix.index_, matrix.value_ = lp.start.astype(np.int32), lp.index, lp.value
+        if self.highs.passModel(model) == highspy.HighsStatus.kError:
+            raise ValueError("HiGHS refused the model (a coefficient or bound out of its range)")
+
+    def version(self) -> str:
+        h = self.highs
+        return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+    def set_objective(self, stage: str) -> None:
+        n = self.lp.num_col
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), self.lp.costs[stage])
+
+    def add_fixing_row(self, stage: str, bound: float) -> None:
+        cols, coefs = self.lp.fixing_row(stage)
+        self.highs.addRow(-highspy.kHighsInf, bound, len(cols), cols, coefs)
+
+    def run(self, time_limit: float | None) -> RunOutcome:
+        h = self.highs
+        h.setOptionValue("time_limit", highspy.kHighsInf if time_limit is None else float(time_limit))
+        t0 = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - t0
+        status = h.getModelStatus()
+        termination = STATUS_MAP.get(status, Termination.ERROR)
+        raw = h.modelStatusToString(status)
+        if status == _MS.kModelEmpty:  # no variable in any row or cost: the optimum is 0
+            return RunOutcome(termination, raw, 0.0, np.zeros(self.lp.num_col), seconds)
+        info = h.getInfo()
+        feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        values = np.array(h.getSolution().col_value, dtype=float) if feasible else None
+        objective = float(info.objective_function_value) if termination is Termination.OPTIMAL else None
+        return RunOutcome(termination, raw, objective, values, seconds)
+
+    def duals(self) -> np.ndarray:
+        return np.array(self.highs.getSolution().row_dual, dtype=float)
+
+
+@dataclass(frozen=True)
+class InfeasibleSubset:
+    """An irreducible infeasible subset: row positions (the LP's rows, then the fixing rows in
+    order) and the columns whose bounds take part."""
+
+    rows: list[int]
+    columns: list[int]
+
+
+def infeasible_subset(lp: LinearProgram, fixed: Mapping[str, float], stage: str) -> InfeasibleSubset:
+    """An IIS of ``lp`` with the fixing rows ``fixed`` and ``stage``'s objective, computed by HiGHS."""
+    backend = HighsBackend(lp)
+    for name, bound in fixed.items():
+        backend.add_fixing_row(name, bound)
+    backend.set_objective(stage)
+    h = backend.highs
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
+    _, iis = h.getIis()
+    return InfeasibleSubset([int(i) for i in iis.row_index_], [int(j) for j in iis.col_index_])

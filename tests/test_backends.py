@@ -1,0 +1,88 @@
+"""One backend interface: HiGHS direct and Pyomo's solvers reach the same stage optima.
+
+``appsi_highs`` (Pyomo driving HiGHS through its own interface) needs nothing more than the
+package's dependencies, so the Pyomo path is checked on every machine; GLPK where it is
+installed (CI installs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+
+import fluxopt
+from cli_instances import EXEMPLE, bundled_instances
+from fluxopt.problems import UsageError
+from fluxopt.solution import Termination
+
+PYOMO_SOLVERS = ["appsi_highs", pytest.param("glpk", marks=pytest.mark.skipif(
+    shutil.which("glpsol") is None, reason="GLPK (glpsol) is not installed"))]
+STRICT_INFEASIBLE = {"cil.strict": True, "cil.part_q1_hors_qpv": 0.9}
+
+
+@pytest.mark.parametrize("solver", PYOMO_SOLVERS)
+@pytest.mark.parametrize("instance", bundled_instances(), ids=lambda p: p.name)
+def test_same_optima_as_highs(instance: Path, solver: str) -> None:
+    highs = fluxopt.solve(instance)
+    other = fluxopt.solve(instance, solver=solver)
+    assert highs.status is other.status is Termination.OPTIMAL
+    assert other.summary.solver.name == solver and highs.summary.solver.name == "highs"
+    assert other.objectives.keys() == highs.objectives.keys()
+    for stage, value in highs.objectives.items():
+        assert other.objectives[stage] == pytest.approx(value, rel=1e-5, abs=1e-5), stage
+
+
+@pytest.mark.parametrize("solver", ["highs", *PYOMO_SOLVERS])
+def test_strict_infeasible_instance_is_infeasible(solver: str) -> None:
+    result = fluxopt.solve(EXEMPLE, solver=solver, overrides=STRICT_INFEASIBLE)
+    assert result.status is Termination.INFEASIBLE
+    assert not result.has_solution and result.shares.empty
+    (stage,) = result.stages
+    assert stage.name == "ecart_cil" and stage.raw_status  # the solver's own word is kept
+
+
+def test_highs_stages_keep_raw_status_duals_and_fixing_rows() -> None:
+    result = fluxopt.solve(EXEMPLE, keep_duals=True)
+    solution = result.solution
+    assert [s.raw_status for s in solution.stages] == ["Optimal"] * 4
+    assert list(solution.fixed) == ["ecart_cil", "ecart_max", "ecart_total"] + ["regularite"]
+    for k, stage in enumerate(solution.stages):
+        assert stage.duals is not None and len(stage.duals) == result.lp.num_row + k
+        assert solution.fixed[stage.name] == pytest.approx(stage.optimum + 1e-6 * max(1.0, abs(stage.optimum)))
+    assert solution.solver.version.count(".") == 2
+    assert result.summary.versions.highspy == solution.solver.version
+
+
+def test_solving_twice_leaves_the_lp_unchanged() -> None:
+    built = fluxopt.build(EXEMPLE)
+    rows, nnz = built.lp.num_row, len(built.lp.value)
+    first = fluxopt.api.solve_built(built)
+    second = fluxopt.api.solve_built(built)
+    assert (built.lp.num_row, len(built.lp.value)) == (rows, nnz)
+    assert first.objectives == second.objectives
+    assert np.array_equal(first.solution.values, second.solution.values)
+
+
+def test_result_model_holds_the_solution_and_the_fixing_rows() -> None:
+    result = fluxopt.solve(EXEMPLE)
+    model = result.model
+    assert sorted(k for k in model.fixe) == sorted(result.solution.fixed)
+    for stage, value in result.objectives.items():  # each stage within its fixing row's slack
+        assert value - 1e-9 <= pyo.value(model.stage_expr[stage]) <= result.solution.fixed[stage] + 1e-9
+    x_total = sum(pyo.value(v) for v in model.x.values())
+    assert x_total == pytest.approx(result.shares["logements"].sum(), abs=1e-5)
+
+
+def test_unknown_solver_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="nosuch"):
+        fluxopt.solve(EXEMPLE, solver="nosuch")
+
+
+@pytest.mark.parametrize("limit", [0, -1, float("nan"), float("inf"), "abc", True])
+def test_bad_time_limit_is_a_usage_error(limit: object) -> None:
+    with pytest.raises(UsageError, match="time_limit"):
+        fluxopt.solve(EXEMPLE, time_limit=limit)  # type: ignore[arg-type]
