@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from fluxopt._version import __version__
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -42,7 +42,29 @@ _EXPORTS = {
     "solve_many": "fluxopt.batch",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "Problem",
+    "InstanceError",
+    "PolicyError",
+    "UsageError",
+    "Policy",
+    "load_policy",
+    "Instance",
+    "load_instance",
+    "Build",
+    "build",
+    "Result",
+    "Summary",
+    "Solution",
+    "Termination",
+    "solve",
+    "explain",
+    "Explanation",
+    "write_result",
+    "write_workbook",
+    "solve_many",
+]
 
 if TYPE_CHECKING:
     from fluxopt.api import solve

@@ -70,7 +70,7 @@ def load_scenarios(source: str | Path | Mapping[str, Any]) -> dict[str, dict[str
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PolicyError([Problem(name, None, None, f"cannot read the scenario file: {exc}")]) from None
     else:
-        tree = source
+        tree = dict(source)
     problems = [Problem(name, None, key, f"unknown top-level key '{key}': scenarios go in [scenarios.NAME] tables")
                 for key in tree if key != "scenarios"]
     table = tree.get("scenarios", {})

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
 
-from fluxopt import __version__
+from fluxopt._version import __version__
 from fluxopt.cli_batch import batch, compare
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError

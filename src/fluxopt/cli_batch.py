@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -18,13 +19,15 @@ SHOWN = ["instance", "scenario", "status", "paires", "ecart_relatif_max", "defic
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--scenarios", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML file of named policy variants: [scenarios.NAME] key = value.")
-@click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True)
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True,
+              help="Worker processes on this machine, or a Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default: a local cluster.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds per solve.")
 @click.option("--solver", default="highs", show_default=True, help="LP solver (highs, glpk, ...).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: on a terminal].")
 def batch(
-    instances: tuple[Path, ...], out: Path, jobs: int | None, scenarios: Path | None, executor: str,
+    instances: tuple[Path, ...], out: Path, jobs: int | None, scenarios: Path | None,
+    executor: Literal["process", "dask"],
     scheduler: str | None, time_limit: float | None, solver: str, progress: bool | None,
 ) -> None:
     """Solve every INSTANCE under every scenario, in parallel; exit code 1 if any job failed.

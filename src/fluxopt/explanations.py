@@ -267,8 +267,8 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[Pai
         chosen = priced or [r for r in touching if r[0] not in ("prefet_uniforme", "fixe")]
         reasons = [t for r in chosen if (t := namer.row(r[0], r[1], r[2])) is not None]
         if any(r[0] == "fixe" and r[1][0] == "ecart_cil" for r in chosen):
-            reasons += [namer.row(r[0], r[1], r[2]) for r in touching if r[0] in ("cil_hors_qpv", "cil_qpv")
-                        and r not in chosen]
+            reasons += [t for r in touching if r[0] in ("cil_hors_qpv", "cil_qpv") and r not in chosen
+                        and (t := namer.row(r[0], r[1], r[2])) is not None]
         out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]),
                                    list(dict.fromkeys(reasons)) or ["no single binding constraint; "
                                                                      "the stages' trade-offs between pairs"]))
@@ -288,10 +288,11 @@ def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> lis
         in_e = ((seg["epci"] == e) & (seg["qpv"] == (where == "qpv"))).to_numpy()
         on = in_e[lp.x_seg]
         held: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for (r, *_), x_k, q_k in zip((k for k, i in zip(lp.columns["x"].index, on.tolist()) if i),
-                                     x[on].tolist(), q[on].tolist()):
-            held[r][0] += x_k
-            held[r][1] += q_k
+        x_keys = [k for k, i in zip(lp.columns["x"].index, on.tolist()) if i]
+        for key, x_k, q_k in zip(x_keys, x[on].tolist(), q[on].tolist()):
+            holder = _index(key)[0]
+            held[holder][0] += x_k
+            held[holder][1] += q_k
         reasons = []
         for r, (x_r, q1) in sorted(held.items()):
             if x_r <= BINDING_TOL:
@@ -308,7 +309,7 @@ def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> lis
                            f"{sum(own[mine].tolist()):.2f} dwellings")
             for k, upper, binding in zip(caps.index, caps.upper.tolist(), caps.binding.tolist()):
                 if where == "hors_qpv" and k[1] == b and binding:
-                    reasons.append(namer.row("plafond", k, upper))
+                    reasons.append(namer.cap(k[0], k[1], upper))
         ordre = list(result.policy.ordre)
         before = ordre[: ordre.index("ecart_cil")] if "ecart_cil" in ordre else []
         if before:

@@ -343,11 +343,11 @@ def _rights(res: pd.DataFrame, seg: pd.DataFrame, communes: pd.DataFrame, n_bail
     total = fractions.sum(axis=1, keepdims=True)
     fractions *= np.minimum(1.0, 0.92 / np.maximum(total, 1e-12))
     reserved = np.floor(fractions * seg["_eligible"].to_numpy()[:, None]).astype(np.int64)
-    s, j = np.nonzero(reserved)
+    s, holder = np.nonzero(reserved)
     rights = pd.DataFrame({
-        "bailleur": seg["bailleur"].to_numpy()[s], "reservataire": res["reservataire"].to_numpy()[j],
+        "bailleur": seg["bailleur"].to_numpy()[s], "reservataire": res["reservataire"].to_numpy()[holder],
         "commune": seg["commune"].to_numpy()[s], "qpv": seg["qpv"].to_numpy()[s],
-        "logements_reserves": reserved[s, j],
+        "logements_reserves": reserved[s, holder],
     })
     observed = rng.random(len(rights)) < 0.3
     per_dwelling = (seg["_released"] / seg["_eligible"]).to_numpy()[s]
@@ -357,7 +357,7 @@ def _rights(res: pd.DataFrame, seg: pd.DataFrame, communes: pd.DataFrame, n_bail
     u = rng.random(len(rights))
     years = np.where(u < 0.03, rng.integers(2015, ANNEE, len(rights)), rng.integers(ANNEE + 1, 2061, len(rights)))
     rights["fin_droits"] = np.where(u < 0.13, years, np.nan)
-    rights["_b"], rights["_r"] = seg["b"].to_numpy()[s], j
+    rights["_b"], rights["_r"] = seg["b"].to_numpy()[s], holder
     return rights.sort_values(["_b", "_r", "commune", "qpv"], kind="stable").drop(columns=["_b", "_r"])
 
 

@@ -250,11 +250,11 @@ def read_csv_folder(folder: Path) -> RawInstance:
                 problems.append(Problem(f"{name}.csv", None, None, "file is missing"))
             continue
         files.append(path)
-        text, problem = _decode_csv(path.read_bytes(), path.name)
-        if problem is not None:
-            problems.append(problem)
+        csv_text, problem = _decode_csv(path.read_bytes(), path.name)
+        if problem is not None or csv_text is None:
+            problems += [problem] if problem is not None else []
             continue
-        table, found = parse_csv(text, path.name)
+        table, found = parse_csv(csv_text, path.name)
         problems += found
         if table is None:
             problems.append(_empty(path.name, name))
@@ -269,7 +269,7 @@ def read_csv_folder(folder: Path) -> RawInstance:
 
 
 def _empty(source: str, name: str) -> Problem:
-    severity = "error" if name in REQUIRED_TABLES else "warning"
+    severity: Severity = "error" if name in REQUIRED_TABLES else "warning"
     tail = "" if severity == "error" else "; it is ignored"
     return Problem(source, None, None, f"'{name}' is empty: its first row must name the columns{tail}", severity)
 
@@ -336,7 +336,7 @@ def read_xlsx(path: Path) -> RawInstance:
                                      "this file cannot be read as an .xlsx workbook (is it damaged, or another "
                                      "format renamed?); open it in a spreadsheet and save it as 'Excel Workbook (.xlsx)'")]) from None
     try:
-        sheets = {}
+        sheets: dict[str, Any] = {}
         for sheet in book.worksheets:
             sheet.reset_dimensions()  # do not trust the stored size of the sheet
             sheets.setdefault(normalize_name(sheet.title), sheet)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fluxopt import __version__
+from fluxopt._version import __version__
 from fluxopt.builder import Build
 from fluxopt.flux import Baseline
 from fluxopt.instance import Instance

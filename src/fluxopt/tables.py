@@ -150,12 +150,11 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
     for b, held in zip(bailleurs, held_of):
         flux = float(F[seg_of[b]].sum())
         reserved = float(logements[held].sum())
-
-        def pct(types: tuple[str, ...]) -> float:
-            return 100 * float(logements[held][np.isin(kinds[held], types)].sum()) / flux if flux else 0.0
-
+        prefet, agents = (float(logements[held][np.isin(kinds[held], types)].sum())
+                          for types in (PREFET_TYPES, ("prefet_agents",)))
         b_rows.append((b, names.get(b, ""), flux, reserved, float(own[seg_of[b]].sum()),
-                       100 * reserved / flux if flux else 0.0, pct(PREFET_TYPES), pct(("prefet_agents",))))
+                       100 * reserved / flux if flux else 0.0, 100 * prefet / flux if flux else 0.0,
+                       100 * agents / flux if flux else 0.0))
     bailleurs_table = _clean(pd.DataFrame(b_rows, columns=BAILLEURS_COLUMNS))
     return {"parts": shares, "segments": segments, "cil": cil, "bailleurs": bailleurs_table}
 

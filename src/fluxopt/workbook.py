@@ -72,7 +72,7 @@ class _Sheet:
 
 def write_workbook(result: Result, path: Path) -> None:
     """Write ``resultats.xlsx``: a synthesis sheet, then parts, segments, cil, bailleurs."""
-    book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True})
+    book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "in_memory": True})
     book.set_properties({"created": DOCUMENT_DATE})
     formats = {
         "bold": book.add_format({"bold": True}), "title": book.add_format({"bold": True, "font_size": 13}),
