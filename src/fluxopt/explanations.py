@@ -206,7 +206,7 @@ def _rows(lp: LinearProgram, name: str, values: np.ndarray, fixed: Mapping[str, 
         lower, upper = np.full(len(index), -np.inf), np.array([fixed[k] for k in index], dtype=float)
     else:
         block = lp.rows[name]
-        index = block.index
+        index = list(block.index)
         position = np.arange(block.start, block.stop)
         body, lower, upper = activity[block.span], lp.row_lower[block.span], lp.row_upper[block.span]
     bound = np.where(np.isfinite(upper), upper, np.where(np.isfinite(lower), lower, 1.0))

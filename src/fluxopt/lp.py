@@ -61,7 +61,7 @@ class Block:
 
     name: str
     start: int
-    index: list[Hashable]
+    index: Sequence[Hashable]
 
     @property
     def stop(self) -> int:
@@ -164,7 +164,7 @@ class _Rows:
         self.upper: list[np.ndarray] = []
         self.count = 0
 
-    def add(self, name: str, index: list[Hashable], row: np.ndarray, col: np.ndarray, value: np.ndarray,
+    def add(self, name: str, index: Sequence[Hashable], row: np.ndarray, col: np.ndarray, value: np.ndarray,
             lower: Any, upper: Any) -> None:
         """Rows ``index`` with entries (row within the block, column, coefficient) and their bounds."""
         n = len(index)
@@ -238,7 +238,7 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     # Columns, in declaration order.
     columns: dict[str, Block] = {}
 
-    def column(name: str, index: list[Hashable]) -> Block:
+    def column(name: str, index: Sequence[Hashable]) -> Block:
         start = sum(len(b.index) for b in columns.values())
         columns[name] = Block(name, start, index)
         return columns[name]
@@ -393,10 +393,10 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     costs["ecart_total"][UM.span] = 1.0 / T
     costs["regularite"][RXP.start:] = 1.0
 
-    start, index, value = rows.matrix()
+    start, col_index, value = rows.matrix()
     return LinearProgram(
         columns=columns, rows=rows.blocks, col_lower=col_lower, col_upper=col_upper,
         row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
-        start=start, index=index, value=value, costs=costs, x_pair=x_pair, x_seg=x_seg,
+        start=start, index=col_index, value=value, costs=costs, x_pair=x_pair, x_seg=x_seg,
         q_of_x=q_of_x, o_of_seg=o_of_seg, segments=keys, F=F,
     )

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -51,18 +52,35 @@ class _Sheet:
         self.widths[col] = max(self.widths.get(col, 0), len(text))
 
     def frame(self, frame: pd.DataFrame, first_row: int = 0) -> int:
-        """Write a header and rows from ``first_row``; return the next free row."""
+        """Write a header and rows from ``first_row``, a column at a time; return the next free row."""
+        ws = self.ws
         for j, col in enumerate(frame.columns):
             self.write(first_row, j, col, "bold")
-        for j, col in enumerate(frame.columns):
-            pct = col in PCT_COLUMNS or col.endswith("_pct")
-            for i, value in enumerate(frame[col].tolist(), start=first_row + 1):
-                if pct and isinstance(value, (int, float)) and not isinstance(value, bool):
-                    self.write(i, j, value / 100, "percent")
-                elif col in FRACTION_COLUMNS:
-                    self.write(i, j, value, "percent")
-                else:
-                    self.write(i, j, value, "number" if isinstance(value, float) else None)
+            series = frame[col]
+            rows = range(first_row + 1, first_row + 1 + len(series))
+            if pd.api.types.is_bool_dtype(series):
+                for i, flag in zip(rows, series.tolist()):
+                    ws.write_boolean(i, j, flag)
+                width = 5
+            elif pd.api.types.is_numeric_dtype(series):
+                values = series.to_numpy(dtype=float)
+                pct = col in PCT_COLUMNS or col.endswith("_pct")
+                integral = pd.api.types.is_integer_dtype(series)
+                fmt = self.formats["percent"] if pct or col in FRACTION_COLUMNS else \
+                    None if integral else self.formats["number"]
+                shown = values / 100 if pct else values
+                for i, value in zip(rows, shown.tolist()):
+                    if value == value:  # NaN stays empty
+                        ws.write_number(i, j, value, fmt)
+                finite = np.abs(values[np.isfinite(values)])
+                width = len(f"{finite.max():.2f}") + 1 if len(finite) else 0
+            else:
+                texts = ["" if v is None or v != v else str(v) for v in series.tolist()]
+                for i, text in zip(rows, texts):
+                    if text:
+                        ws.write_string(i, j, text)
+                width = max(map(len, texts), default=0)
+            self.widths[j] = max(self.widths.get(j, 0), width)
         return first_row + len(frame) + 1
 
     def fit(self) -> None:
