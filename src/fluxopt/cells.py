@@ -1,0 +1,257 @@
+"""Cells and columns of an instance's tables: each cell read as its column's kind, with a
+sentence for the user when it cannot be (SPEC §2, "Cells")."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from fluxopt.policy import TYPES
+from fluxopt.problems import Problem, closest
+from fluxopt.readers import RawTable, decimal_point
+
+BAILLEUR_TYPES = ("oph", "esh", "sem", "coop", "autre")
+_TRUE = {"1", "true", "oui", "vrai", "yes"}
+_FALSE = {"0", "false", "non", "faux", "no"}
+_SPACES = re.compile(r"[ \u00a0\u202f]")
+
+
+class CellError(Exception):
+    """A cell that cannot be read as its column's kind; the message is for the user."""
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise CellError(f"'{value}' is not a number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        try:
+            number = float(value)  # the common case; thousands separated by spaces need the next step
+        except TypeError:
+            raise CellError(f"{value!r} is not a number") from None
+        except ValueError:
+            text = _SPACES.sub("", str(value))
+            try:
+                number = float(text)
+            except ValueError:
+                hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
+                raise CellError(f"'{value}' is not a number{hint}") from None
+    if not math.isfinite(number):
+        raise CellError(f"'{value}' is not a finite number")
+    return number
+
+
+def code(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _commune(value: Any) -> str:
+    """An INSEE code; a number loses its leading zero in spreadsheets, so it is padded to 5 digits."""
+    text = code(value)
+    return text.zfill(5) if isinstance(value, (int, float)) and not isinstance(value, bool) else text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = code(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CellError(f"'{value}' is not a yes/no value (use 1/0, oui/non, vrai/faux or true/false)")
+
+
+def _count(value: Any) -> float:
+    number = _number(value)
+    if number < 0:
+        raise CellError(f"{value} is negative; it must be 0 or more")
+    return number
+
+
+def _integer(value: Any) -> int:
+    number = _count(value)
+    if not number.is_integer():
+        raise CellError(f"{value} is not a whole number of dwellings")
+    return int(number)
+
+
+def _fraction(value: Any) -> float:
+    """A rate in [0, 1]; a text ending in '%' is a percentage ('25 %' is 0.25)."""
+    text = str(value).strip()
+    number = _number(text[:-1]) / 100 if not isinstance(value, (int, float)) and text.endswith("%") else _number(value)
+    if not 0 <= number <= 1:
+        raise CellError(f"{value} is not a rate between 0 and 1 (write 25 % as 0.25)")
+    return number
+
+
+def year(value: Any) -> int:
+    number = _number(value)
+    if not number.is_integer():
+        raise CellError(f"'{value}' is not a year")
+    return int(number)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = code(value).lower()
+        if text not in choices:
+            raise CellError(f"'{value}' is not one of {', '.join(choices)}{closest(text, choices)}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Column:
+    parse: Callable[[Any], Any]
+    required: bool = False
+    default: Any = None
+    dtype: str = "object"
+
+
+_MISSING = float("nan")
+#: Marks a cell value not parsed yet (None is a parse result).
+_UNPARSED = object()
+#: Value given to a required cell that is missing or unreadable (the row is then not checked further).
+_FILL = {"int64": 0, "bool": False, "float64": _MISSING, "object": None}
+SPECS: dict[str, dict[str, Column]] = {
+    "patrimoine": {
+        "bailleur": Column(code, True),
+        "commune": Column(_commune, True),
+        "epci": Column(code, True),
+        "qpv": Column(_boolean, True, dtype="bool"),
+        "logements": Column(_integer, True, dtype="int64"),
+        "logements_hors_flux": Column(_integer, False, 0, "int64"),
+        "liberations": Column(_count, False, _MISSING, "float64"),
+        "taux_rotation": Column(_fraction, False, _MISSING, "float64"),
+        "mises_en_service": Column(_count, False, 0.0, "float64"),
+        "mutations_internes": Column(_count, False, 0.0, "float64"),
+        "relogements": Column(_count, False, 0.0, "float64"),
+        "attributions": Column(_count, False, _MISSING, "float64"),
+    },
+    "reservataires": {
+        "reservataire": Column(code, True),
+        "nom": Column(code, False, ""),
+        "type": Column(_choice(TYPES), True),
+        "perimetre": Column(_commune, False, ""),
+        "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
+        "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
+    },
+    "stock": {
+        "bailleur": Column(code, True),
+        "reservataire": Column(code, True),
+        "commune": Column(_commune, True),
+        "qpv": Column(_boolean, True, dtype="bool"),
+        "logements_reserves": Column(_integer, True, dtype="int64"),
+        "liberations": Column(_count, False, _MISSING, "float64"),
+        "attributions": Column(_count, False, _MISSING, "float64"),
+        "fin_droits": Column(year, False, _MISSING, "float64"),
+    },
+    "cil": {
+        "epci": Column(code, True),
+        "part_q1_hors_qpv": Column(_fraction, False, _MISSING, "float64"),
+        "part_autres_qpv": Column(_fraction, False, _MISSING, "float64"),
+    },
+    "bailleurs": {
+        "bailleur": Column(code, True),
+        "nom": Column(code, False, ""),
+        "type": Column(_choice(BAILLEUR_TYPES), False, "autre"),
+        "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
+        "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
+    },
+}
+META_KEYS = ("nom", "territoire", "annee", "politique", "surcharges")
+#: Tables that must hold at least one row.
+NON_EMPTY = ("patrimoine", "reservataires")
+
+
+@dataclass
+class TypedTable:
+    """A typed table and the cells that could not be used (missing or unreadable)."""
+
+    source: str
+    frame: pd.DataFrame
+    bad: dict[str, set[int]]
+    usable: bool
+
+    def valid(self, *columns: str) -> pd.DataFrame:
+        """The rows whose cells in ``columns`` were all read."""
+        rows = set().union(*(self.bad.get(c, set()) for c in columns))
+        return self.frame[~self.frame["row"].isin(rows)]
+
+    def has_bad(self, *columns: str) -> bool:
+        return any(self.bad.get(c) for c in columns)
+
+
+def _empty_frame(spec: dict[str, Column]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=s.dtype) for c, s in spec.items()} | {"row": pd.Series(dtype="int64")})
+
+
+def typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> TypedTable:
+    """Parse the cells of one table by its spec; record every bad cell."""
+    spec = SPECS[name]
+    if raw is None:
+        return TypedTable(name, _empty_frame(spec), {}, False)
+    if not raw.rows:
+        if name in NON_EMPTY:
+            problems.append(Problem(raw.source, None, None, f"'{name}' has no rows of data"))
+        elif name == "stock":
+            problems.append(Problem(raw.source, None, None,
+                                    "there are no rights in stock: the whole flux stays with the bailleurs", "warning"))
+        return TypedTable(raw.source, _empty_frame(spec), {}, name not in NON_EMPTY)
+    if not set(raw.columns) & set(spec):
+        required = ", ".join(c for c, s in spec.items() if s.required)
+        problems.append(Problem(raw.source, raw.header_row, None,
+                                f"this is not a '{name}' table: no column has a known name; "
+                                f"its first row must name the columns ({required}, ...)"))
+        return TypedTable(raw.source, _empty_frame(spec), {}, False)
+    for col in raw.columns:
+        if col not in spec:
+            problems.append(Problem(raw.source, raw.header_row, col,
+                                    f"unknown column '{col}' is ignored{closest(col, spec)}", "warning"))
+    bad: dict[str, set[int]] = {c: set() for c in spec}
+    all_rows = {number for number, _ in raw.rows}
+    for col, s in spec.items():
+        if s.required and col not in raw.columns:
+            problems.append(Problem(raw.source, raw.header_row, col, f"required column '{col}' is missing"))
+            bad[col] = set(all_rows)
+    columns: dict[str, list[Any]] = {col: [] for col in spec}
+    # Cells repeat (codes, booleans, counts): each distinct (type, value) is parsed once per column.
+    parsed: dict[str, dict[tuple[type, Any], Any]] = {col: {} for col in spec}
+    for number, cells in raw.rows:
+        for col, s in spec.items():
+            value = cells.get(col)
+            if value is None or (isinstance(value, str) and value.strip() == ""):
+                if s.required and col in raw.columns:
+                    problems.append(Problem(raw.source, number, col, f"'{col}' is empty; a value is required"))
+                    bad[col].add(number)
+                columns[col].append(s.default if s.default is not None else _FILL[s.dtype])
+                continue
+            if raw.decimal_comma and s.dtype != "object" and isinstance(value, str):
+                value = decimal_point(value)
+            key = (type(value), value)
+            outcome = parsed[col].get(key, _UNPARSED)
+            if outcome is _UNPARSED:
+                try:
+                    outcome = s.parse(value)
+                except CellError as exc:
+                    outcome = exc
+                parsed[col][key] = outcome
+            if isinstance(outcome, CellError):
+                problems.append(Problem(raw.source, number, col, str(outcome)))
+                bad[col].add(number)
+                outcome = s.default if s.default is not None else _FILL[s.dtype]
+            columns[col].append(outcome)
+    frame = pd.DataFrame({**columns, "row": [number for number, _ in raw.rows]}, columns=[*spec, "row"])
+    for col, s in spec.items():
+        if s.dtype != "object" and frame[col].dtype != s.dtype:
+            frame[col] = frame[col].astype(s.dtype)
+    return TypedTable(raw.source, frame.astype({"row": "int64"}), bad, True)
