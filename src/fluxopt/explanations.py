@@ -209,6 +209,10 @@ def _rows(lp: LinearProgram, name: str, values: np.ndarray, fixed: Mapping[str, 
         index = list(block.index)
         position = np.arange(block.start, block.stop)
         body, lower, upper = activity[block.span], lp.row_lower[block.span], lp.row_upper[block.span]
+        if name == "capacite":  # sum of x + own = F: read as sum of x <= F, its slack the own share
+            at = {k: i for i, k in enumerate(lp.segments)}
+            body = upper - lp.own(values)[[at[k] for k in index]]
+            lower = np.full(len(index), -np.inf)
     bound = np.where(np.isfinite(upper), upper, np.where(np.isfinite(lower), lower, 1.0))
     with np.errstate(invalid="ignore"):
         slack = np.minimum(body - lower, upper - body)

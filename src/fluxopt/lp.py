@@ -3,19 +3,22 @@
 Built vectorised from a Baseline and a Policy. Columns and rows come in named blocks that
 carry the SPEC's names and Pyomo-style indices, in this order:
 
-- columns: ``x[r, b, c, q]``, ``rho[b, r]``, ``u_plus/u_minus[b, r]``, ``q[r, b, c, q]``,
-  ``o[b, c, q]``, ``d1/d2[e]``, ``z``, ``reg_x_plus/minus[r, b, c, q]``,
+- columns: ``x[r, b, c, q]``, ``rho[b, r]``, ``X[b, r]``, ``own[b, c, q]``, ``u_plus/u_minus[b, r]``,
+  ``q[r, b, c, q]``, ``o[b, c, q]``, ``d1/d2[e]``, ``z``, ``reg_x_plus/minus[r, b, c, q]``,
   ``reg_q_plus/minus[r, b, c, q]``, ``reg_o_plus/minus[b, c, q]``;
-- rows: ``capacite[b, c, q]``, ``prefet_uniforme[r, b, c, q]``, ``plafond[k, b]``,
+- rows: ``capacite[b, c, q]``, ``prefet_uniforme[r, b, c, q]``, ``def_X[b, r]``, ``plafond[k, b]``,
   ``equilibre_qpv_max/min[b, r]``, ``ecart[b, r]``, ``q1_min/q1_max[r, b, c, q]``,
   ``q1_min_bailleur/q1_max_bailleur[b, c, q]``, ``cil_hors_qpv[e]``, ``cil_qpv[e]``,
   ``ecart_max_def[b, r]``, ``regularite_x[r, b, c, q]``, ``regularite_q[r, b, c, q]``,
   ``regularite_o[b, c, q]``;
 
-with one cost vector per stage. A segment key is (bailleur, commune, "qpv" | "hors_qpv").
-The object is pure data: the lexicographic solve (:mod:`fluxopt.stages`) adds one row
-``fixe[stage]`` per solved stage (its costs <= bound) in the solver, and returns the fixing
-rows and the values in a :class:`~fluxopt.solution.Solution`.
+with one cost vector per stage. X[b, r] (= the sum of x[r, s] over S_{b,r}, row ``def_X``) and
+own_s (= F_s - the sum of x[r, s], row ``capacite``: capacity is the bound own >= 0; fixed at F_s
+on a segment nobody holds) are columns, so that the rows using them hold one entry each instead of
+repeating every x of the pair or segment (a sparser LP, same optima). A segment key is
+(bailleur, commune, "qpv" | "hors_qpv"). The object is pure data: the lexicographic solve
+(:mod:`fluxopt.stages`) adds one row ``fixe[stage]`` per solved stage (its costs <= bound) in the
+solver, and returns the fixing rows and the values in a :class:`~fluxopt.solution.Solution`.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class LinearProgram:
     ``A`` is row-wise (``start``, ``index``, ``value``). ``x_pair``/``x_seg``: for each x
     column, its active pair and its segment (positions in the Baseline's active pairs and
     segments); ``q_of_x``/``o_of_seg``: the q column of each x column and the o column of each
-    segment (-1 where there is none); ``F``: the flux base per segment (the constant of own).
+    segment (-1 where there is none); ``F``: the flux base per segment.
     """
 
     columns: dict[str, Block]
@@ -145,13 +148,12 @@ class LinearProgram:
         return np.bincount(rows, weights=self.value * values[self.index], minlength=self.num_row)
 
     def X(self, values: np.ndarray) -> np.ndarray:
-        """X[b, r] = sum of x[r, s] over S_{b,r}, per active pair."""
-        n_pairs = len(self.columns["u_plus"].index)
-        return np.bincount(self.x_pair, weights=values[self.columns["x"].span], minlength=n_pairs)
+        """X[b, r] = sum of x[r, s] over S_{b,r}, per active pair (the column ``X``)."""
+        return values[self.columns["X"].span]
 
     def own(self, values: np.ndarray) -> np.ndarray:
-        """own_s = F_s - sum of x[r, s], per segment."""
-        return self.F - np.bincount(self.x_seg, weights=values[self.columns["x"].span], minlength=len(self.F))
+        """own_s = F_s - sum of x[r, s], per segment (the column ``own``)."""
+        return values[self.columns["own"].span]
 
 
 class _Rows:
@@ -245,6 +247,8 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
 
     X = column("x", x_index)
     RHO = column("rho", [pair_keys[p] for p in pu.tolist()])
+    XB = column("X", pair_keys)
+    OWN = column("own", keys)
     UP, UM = column("u_plus", pair_keys), column("u_minus", pair_keys)
     Q = column("q", [x_index[k] for k in q_x.tolist()])
     O = column("o", [keys[s] for s in o_seg.tolist()])
@@ -257,6 +261,11 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     col_lower, col_upper = np.zeros(n_col), np.full(n_col, INF)
     if policy.strict:
         col_upper[D1.start:D2.stop] = 0.0
+    held = np.unique(x_seg)
+    free = np.ones(n_seg, dtype=bool)
+    free[held] = False
+    col_lower[OWN.start + np.flatnonzero(free)] = F[free]  # nobody holds the segment: own_s = F_s
+    col_upper[OWN.start + np.flatnonzero(free)] = F[free]
     q_of_x = np.full(n_x, -1, dtype=np.int64)
     q_of_x[q_x] = Q.start + np.arange(len(q_x))
     o_of_seg = np.full(n_seg, -1, dtype=np.int64)
@@ -265,11 +274,14 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     ones = np.ones
 
     rows = _Rows()
-    # 1. Capacity: the réservataires' shares fit in the segment's flux base.
-    held = np.unique(x_seg)
+    own = OWN.start + np.arange(n_seg)  # column of each segment's own share
+    XP = XB.start + np.arange(n_pairs)  # column of each pair's X
+    # 1. Capacity: the réservataires' shares and the bailleur's own share (>= 0) make the flux base.
     rank = np.full(n_seg, -1, dtype=np.int64)
     rank[held] = np.arange(len(held))
-    rows.add("capacite", [keys[s] for s in held.tolist()], rank[x_seg[by_seg]], xs[by_seg], ones(n_x), -INF, F[held])
+    n = len(held)
+    rows.add("capacite", [keys[s] for s in held.tolist()], np.concatenate([rank[x_seg[by_seg]], np.arange(n)]),
+             np.concatenate([xs[by_seg], own[held]]), ones(n_x + n), F[held], F[held])
 
     # Uniform préfet rate: x[r, s] - F_s rho[b, r] = 0.
     xu = np.flatnonzero(uniform[x_pair])
@@ -278,6 +290,10 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     n = len(xu)
     rows.add("prefet_uniforme", [x_index[k] for k in xu.tolist()], np.tile(np.arange(n), 2),
              np.concatenate([xs[xu], rho_of[x_pair[xu]]]), np.concatenate([ones(n), -F[x_seg[xu]]]), 0.0, 0.0)
+
+    # X[b, r] - sum of x[r, s] over S_{b,r} = 0.
+    rows.add("def_X", pair_keys, np.concatenate([np.arange(n_pairs), x_pair]), np.concatenate([XP, xs]),
+             np.concatenate([ones(n_pairs), -ones(n_x)]), 0.0, 0.0)
 
     # 2. Caps per bailleur: sum of X over the cap's types <= cap * F_b.
     F_b = seg.groupby("bailleur")["F"].sum().to_dict()
@@ -289,7 +305,7 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
             covered = np.flatnonzero(of_types & (bailleur == b))
             if len(covered):
                 cap_index.append((key, b))
-                cap_cols.append(np.concatenate([xs[pair_run[p]:pair_run[p + 1]] for p in covered.tolist()]))
+                cap_cols.append(XP[covered])
                 cap_upper.append(cap * F_b[b])
     sizes = np.array([len(c) for c in cap_cols], dtype=np.int64)
     rows.add("plafond", cap_index, np.repeat(np.arange(len(cap_index)), sizes),
@@ -301,16 +317,18 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     balanced = np.flatnonzero(~uniform & (flux_qpv > 0) & (flux_qpv < flux_br))
     run, member = _expand(pair_run[balanced], np.diff(pair_run)[balanced])
     theta = flux_qpv[balanced] / flux_br[balanced]
-    in_qpv = qpv[x_seg[member]]
+    inside = qpv[x_seg[member]]
+    run, member = run[inside], member[inside]  # the pair's QPV x
+    nb = len(balanced)
     for name, sign in (("equilibre_qpv_max", 1.0), ("equilibre_qpv_min", -1.0)):
-        c = (theta + sign * policy.tolerance_qpv)[run]
-        rows.add(name, [pair_keys[p] for p in balanced.tolist()], run, xs[member],
-                 np.where(in_qpv, 1.0 - c, -c) * sign, -INF, 0.0)
+        c = theta + sign * policy.tolerance_qpv
+        rows.add(name, [pair_keys[p] for p in balanced.tolist()], np.concatenate([run, np.arange(nb)]),
+                 np.concatenate([xs[member], XP[balanced]]), np.concatenate([ones(len(run)), -c]) * sign, -INF, 0.0)
 
     # 4. Deviation from the equivalent target: X - u_plus + u_minus = T.
     p = np.arange(n_pairs)
-    rows.add("ecart", pair_keys, np.concatenate([x_pair, p, p]), np.concatenate([xs, UP.start + p, UM.start + p]),
-             np.concatenate([ones(n_x), -ones(n_pairs), ones(n_pairs)]), T, T)
+    rows.add("ecart", pair_keys, np.concatenate([p, p, p]), np.concatenate([XP, UP.start + p, UM.start + p]),
+             np.concatenate([ones(n_pairs), -ones(n_pairs), ones(n_pairs)]), T, T)
 
     # 5. CIL targets with Q1 shares of every holder.
     holder = pairs["reservataire"].to_numpy(dtype=object)[x_pair[q_x]]
@@ -323,18 +341,15 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     rows.add("q1_max", Q.index, np.tile(j, 2), np.concatenate([q_cols, xs[q_x]]),
              np.concatenate([ones(n), -q1[:, 1]]), -INF, 0.0)
     q1_b = np.array([base.q1_bailleur[keys[s][0]] for s in o_seg.tolist()], dtype=float).reshape(-1, 2)
-    o_rank = np.full(n_seg, -1, dtype=np.int64)
-    o_rank[o_seg] = np.arange(len(o_seg))
     at = by_seg[in_cil[x_seg[by_seg]]]  # x columns on CIL segments, grouped by segment
-    own_row = o_rank[x_seg[at]]
     n = len(o_seg)
     j = np.arange(n)
     o_cols = O.start + j
-    # kappa * own - o <= 0 with own = F - sum x: the constant kappa F moves to the bound.
-    rows.add("q1_min_bailleur", O.index, np.concatenate([own_row, j]), np.concatenate([xs[at], o_cols]),
-             np.concatenate([-q1_b[own_row, 0], -ones(n)]), -INF, 0.0 - q1_b[:, 0] * F[o_seg])
-    rows.add("q1_max_bailleur", O.index, np.concatenate([j, own_row]), np.concatenate([o_cols, xs[at]]),
-             np.concatenate([ones(n), q1_b[own_row, 1]]), -INF, 0.0 - -(q1_b[:, 1] * F[o_seg]))
+    # kappa_min own - o <= 0; o - kappa_max own <= 0.
+    rows.add("q1_min_bailleur", O.index, np.tile(j, 2), np.concatenate([own[o_seg], o_cols]),
+             np.concatenate([q1_b[:, 0], -ones(n)]), -INF, 0.0)
+    rows.add("q1_max_bailleur", O.index, np.tile(j, 2), np.concatenate([o_cols, own[o_seg]]),
+             np.concatenate([ones(n), -q1_b[:, 1]]), -INF, 0.0)
     # Sum of Q1 designations (q and o) on the EPCI's side, + d1 >= alpha flux; - d2 <= (1 - beta) flux.
     for name, inside, shortfall in (("cil_hors_qpv", False, D1), ("cil_qpv", True, D2)):
         index, cols, values, bound = [], [], [], []
@@ -360,13 +375,11 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
              np.concatenate([ones(n_pairs), ones(n_pairs), -T]), -INF, 0.0)
     # x[r, s] - (F_s / F_br) X[b, r] = reg_x_plus - reg_x_minus.
     share = F[x_seg[rx]] / flux_br[x_pair[rx]]
-    run, member = _expand(pair_run[x_pair[rx]], np.diff(pair_run)[x_pair[rx]])
-    coef = np.where(member == rx[run], 1.0 - share[run], -share[run])
     n = len(rx)
     j = np.arange(n)
-    rows.add("regularite_x", RXP.index, np.concatenate([run, j, j]),
-             np.concatenate([xs[member], RXP.start + j, RXM.start + j]),
-             np.concatenate([coef, -ones(n), ones(n)]), 0.0, 0.0)
+    rows.add("regularite_x", RXP.index, np.tile(j, 4),
+             np.concatenate([xs[rx], XP[x_pair[rx]], RXP.start + j, RXM.start + j]),
+             np.concatenate([ones(n), -share, -ones(n), ones(n)]), 0.0, 0.0)
     # q[r, s] - alpha x[r, s] = reg_q_plus - reg_q_minus (outside QPV).
     n = len(rq)
     j = np.arange(n)
@@ -374,17 +387,13 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     rows.add("regularite_q", RQP.index, np.tile(j, 4),
              np.concatenate([q_of_x[k], xs[k], RQP.start + j, RQM.start + j]),
              np.concatenate([ones(n), -alpha[x_seg[k]], -ones(n), ones(n)]), 0.0, 0.0)
-    # o_s - alpha own_s = reg_o_plus - reg_o_minus: the constant alpha F moves to the bounds.
+    # o_s - alpha own_s = reg_o_plus - reg_o_minus.
     n = len(ro)
     j = np.arange(n)
     s = o_seg[ro]
-    on = at[np.isin(x_seg[at], s)]
-    ro_rank = np.full(n_seg, -1, dtype=np.int64)
-    ro_rank[s] = j
-    bound = 0.0 - -(alpha[s] * F[s])
-    rows.add("regularite_o", ROP.index, np.concatenate([j, ro_rank[x_seg[on]], j, j]),
-             np.concatenate([o_of_seg[s], xs[on], ROP.start + j, ROM.start + j]),
-             np.concatenate([ones(n), alpha[x_seg[on]], -ones(n), ones(n)]), bound, bound)
+    rows.add("regularite_o", ROP.index, np.tile(j, 4),
+             np.concatenate([o_of_seg[s], own[s], ROP.start + j, ROM.start + j]),
+             np.concatenate([ones(n), -alpha[s], -ones(n), ones(n)]), 0.0, 0.0)
 
     costs = {stage: np.zeros(n_col) for stage in STAGES}
     costs["ecart_cil"][D1.start:D2.stop] = 1.0

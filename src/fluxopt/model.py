@@ -1,10 +1,10 @@
 """The Pyomo model of the array LP (:mod:`fluxopt.lp`): for Pyomo's solvers, LP files and users of Pyomo.
 
 Generated from the LP, never defined here: the components carry the LP's block names and
-indices (variables ``x[r, b, c, q]``, ``rho[b, r]``, ... constraints ``capacite[b, c, q]``,
-``plafond[k, b]``, ...), the expressions ``X[b, r]`` and ``own[b, c, q]``, one objective
-expression per stage in ``stage_expr[stage]`` with its (inactive) ``objectif[stage]``, and,
-when given, the fixing rows ``fixe[stage]`` of a solve and the values of its solution.
+indices (variables ``x[r, b, c, q]``, ``rho[b, r]``, ``X[b, r]``, ``own[b, c, q]``, ... constraints
+``capacite[b, c, q]``, ``def_X[b, r]``, ``plafond[k, b]``, ...), one objective expression per
+stage in ``stage_expr[stage]`` with its (inactive) ``objectif[stage]``, and, when given, the
+fixing rows ``fixe[stage]`` of a solve and the values of its solution.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fluxopt.policy import STAGES
 
 #: The index set of each variable block (None: a scalar variable).
 VARIABLE_SETS = {
-    "x": "XS", "rho": "PU", "u_plus": "P", "u_minus": "P", "q": "QS", "o": "OS", "d1": "E", "d2": "E", "z": None,
+    "x": "XS", "rho": "PU", "X": "P", "own": "S", "u_plus": "P", "u_minus": "P", "q": "QS", "o": "OS", "d1": "E", "d2": "E", "z": None,
     "reg_x_plus": "RX", "reg_x_minus": "RX", "reg_q_plus": "RQ", "reg_q_minus": "RQ", "reg_o_plus": "RO",
     "reg_o_minus": "RO",
 }
@@ -59,19 +59,11 @@ def build_model(lp: LinearProgram, fixed: Mapping[str, float] | None = None,
             pyo.Var(m.component(set_name), within=pyo.NonNegativeReals)
         m.add_component(name, var)
     column = model_columns(m)
-    for var, upper in zip(column, lp.col_upper.tolist()):
+    for var, lower, upper in zip(column, lp.col_lower.tolist(), lp.col_upper.tolist()):
+        if lower != 0.0:
+            var.setlb(lower)
         if math.isfinite(upper):
             var.setub(upper)
-
-    x = column[cols["x"].span]
-    by_pair = np.searchsorted(lp.x_pair, np.arange(len(cols["u_plus"].index) + 1)).tolist()
-    m.X = pyo.Expression(m.P, initialize={
-        p: _lin([1.0] * (by_pair[i + 1] - by_pair[i]), x[by_pair[i]:by_pair[i + 1]]) for i, p in enumerate(m.P)})
-    at: list[list] = [[] for _ in lp.segments]
-    for var, s in zip(x, lp.x_seg.tolist()):
-        at[s].append(var)
-    m.own = pyo.Expression(m.S, initialize={
-        s: _lin([-1.0] * len(at[i]), at[i], float(lp.F[i])) for i, s in enumerate(lp.segments)})
 
     start, index, value = lp.start.tolist(), lp.index.tolist(), lp.value.tolist()
     lower, upper = lp.row_lower.tolist(), lp.row_upper.tolist()
