@@ -20,9 +20,13 @@ import pandas as pd
 
 from fluxopt.policy import TYPES, Policy, PolicyError, check_values, flatten, load_policy
 from fluxopt.problems import InstanceError, Problem, closest
-from fluxopt.readers import TABLES, RawInstance, RawTable, decimal_point, read_raw
+from fluxopt.readers import TABLES, RawInstance, RawTable, decimal_point, normalize_name, read_raw
 
 BAILLEUR_TYPES = ("oph", "esh", "sem", "coop", "autre")
+#: Values of the ``convention`` column of reservataires (SPEC §2, version 2).
+CONVENTIONS = ("signee", "non_signee")
+#: A well-formed perimeter code: an INSEE commune code (5 characters) or an EPCI SIREN (9 digits).
+_WELL_FORMED = re.compile(r"^(?:[0-9A-Za-z]{5}|[0-9]{9})$")
 _TRUE = {"1", "true", "oui", "vrai", "yes"}
 _FALSE = {"0", "false", "non", "faux", "no"}
 _SPACES = re.compile(r"[ \u00a0\u202f]")
@@ -117,6 +121,14 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
+def _convention(value: Any) -> str:
+    """``signee`` or ``non_signee``; accents, case and spaces are forgiven ('non signée')."""
+    text = normalize_name(value)
+    if text not in CONVENTIONS:
+        raise _Invalid(f"'{value}' is not one of {', '.join(CONVENTIONS)}{closest(text, CONVENTIONS)}")
+    return text
+
+
 @dataclass(frozen=True)
 class Column:
     parse: Callable[[Any], Any]
@@ -152,6 +164,7 @@ SPECS: dict[str, dict[str, Column]] = {
         "perimetre": Column(_commune, False, ""),
         "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
         "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
+        "convention": Column(_convention, False, "signee"),
     },
     "stock": {
         "bailleur": Column(_code, True),
@@ -175,6 +188,11 @@ SPECS: dict[str, dict[str, Column]] = {
         "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
         "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
     },
+    "report": {
+        "bailleur": Column(_code, True),
+        "reservataire": Column(_code, True),
+        "logements": Column(_number, True, dtype="float64"),
+    },
 }
 META_KEYS = ("nom", "territoire", "annee", "politique", "surcharges")
 #: Tables that must hold at least one row.
@@ -187,7 +205,7 @@ class Instance:
     plus ``row`` (the row number the user sees in the source). ``patrimoine`` also carries
     ``liberations`` filled from ``taux_rotation``, ``logements_flux`` (N_s) and ``flux_base`` (F_s);
     ``reservataires`` carries ``communes``: the perimeter as a tuple of commune codes, or None
-    for the whole département."""
+    for the whole département; ``report`` is the carry-over of last year's bilan (may be empty)."""
 
     nom: str
     territoire: str
@@ -198,6 +216,7 @@ class Instance:
     stock: pd.DataFrame
     cil: pd.DataFrame
     bailleurs: pd.DataFrame
+    report: pd.DataFrame
     source: str
     sha256: str
     warnings: tuple[Problem, ...] = field(default=())
@@ -416,10 +435,15 @@ def _perimeters(t: _Table, p: _Table, problems: list[Problem]) -> pd.DataFrame:
                 chosen.add(code)
             elif code in by_epci:
                 chosen |= by_epci[code]
+            elif not _WELL_FORMED.match(code):
+                problems.append(Problem(t.source, int(r["row"]), "perimetre",
+                                        f"'{code}' is neither a commune code (5 characters, e.g. 33063) nor "
+                                        f"an EPCI SIREN (9 digits, e.g. 243300316)"))
             elif p.usable and not p.has_bad("commune", "epci"):
                 problems.append(Problem(t.source, int(r["row"]), "perimetre",
                                         f"'{code}' names no commune or EPCI of patrimoine"
-                                        f"{closest(code, communes | set(by_epci))}"))
+                                        f"{closest(code, communes | set(by_epci))}: "
+                                        f"réservataire {r['reservataire']} gets nothing there", "warning"))
         perimeters.append(tuple(sorted(chosen)))
     res = t.frame.copy()
     res["communes"] = pd.Series(perimeters, index=res.index, dtype="object")
@@ -490,6 +514,47 @@ def _check_stock(t: _Table, p: _Table, patrimoine: pd.DataFrame, r_table: _Table
         problems.append(Problem(src, int(r["last"]), "logements_reserves",
                                 f"{int(r['total'])} reserved dwellings (rows {numbers}) exceed the "
                                 f"{int(r['logements_flux'])} flux-eligible dwellings of segment {_segment(*key)}"))
+
+
+def _check_report(t: _Table, p: _Table, r_table: _Table, problems: list[Problem]) -> None:
+    """Each carry-over names a bailleur of patrimoine and a réservataire, once per pair."""
+    _duplicates(t, ["bailleur", "reservataire"],
+                lambda r: f"the carry-over of {r['reservataire']} at bailleur {r['bailleur']}", problems)
+    for column, table, known in (("bailleur", p, "patrimoine"), ("reservataire", r_table, "reservataires")):
+        if not table.usable or table.has_bad(column):
+            continue
+        names = set(table.frame[column].tolist())
+        rows = t.valid(column)
+        for r in _records(rows[~rows[column].isin(list(names))]):
+            problems.append(Problem(t.source, int(r["row"]), column,
+                                    f"'{r[column]}' is not in {known}{closest(r[column], names)}"))
+
+
+def transfer_problems(inst: Instance, policy: Policy) -> list[Problem]:
+    """Errors of the target adjustments that move targets to the préfet (SPEC §4, steps 1 and 2).
+
+    When ``prefet.cible`` is a rate, or when ``defaut.vers_prefet`` applies to a réservataire
+    without a signed convention, the instance needs exactly one réservataire of type ``prefet``;
+    and a réservataire of type ``prefet`` cannot default to itself.
+    """
+    res = inst.reservataires
+    src = inst.sources.get("reservataires", "reservataires")
+    defaulting = res[res["convention"] == "non_signee"] if policy.vers_prefet else res.iloc[:0]
+    if policy.prefet_cible is None and defaulting.empty:
+        return []
+    problems = [Problem(src, int(r["row"]), "convention",
+                        f"réservataire {r['reservataire']} is the préfet: its targets cannot move to itself "
+                        "(write convention = signee)")
+                for r in _records(defaulting[defaulting["type"] == "prefet"])]
+    prefets = res.loc[res["type"] == "prefet", "reservataire"].tolist()
+    if len(prefets) != 1:
+        why = (f"prefet.cible = {policy.values['prefet.cible']}" if policy.prefet_cible is not None
+               else f"réservataire {defaulting['reservataire'].iloc[0]} has no signed convention "
+                    "(defaut.vers_prefet)")
+        found = f"it has {len(prefets)} ({', '.join(prefets)})" if prefets else "it has none"
+        problems.append(Problem(src, None, "type", f"{why}: the instance needs exactly one réservataire "
+                                                   f"of type 'prefet' to receive the targets; {found}"))
+    return problems
 
 
 def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
@@ -564,6 +629,7 @@ def build_instance(raw: RawInstance) -> Instance:
             if r["epci"] not in epcis:
                 problems.append(Problem(t["cil"].source, int(r["row"]), "epci",
                                         f"EPCI {r['epci']} has no segment in patrimoine{closest(r['epci'], epcis)}"))
+    _check_report(t["report"], t["patrimoine"], t["reservataires"], problems)
     _duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
     _check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
@@ -577,7 +643,7 @@ def build_instance(raw: RawInstance) -> Instance:
     return Instance(
         nom=meta["nom"], territoire=meta["territoire"], annee=meta["annee"], policy=policy,
         patrimoine=p.reset_index(drop=True), reservataires=res.reset_index(drop=True),
-        stock=t["stock"].frame, cil=t["cil"].frame, bailleurs=t["bailleurs"].frame,
+        stock=t["stock"].frame, cil=t["cil"].frame, bailleurs=t["bailleurs"].frame, report=t["report"].frame,
         source=raw.source, sha256=raw.sha256, warnings=tuple(problems),
         sources={name: table.source for name, table in t.items()}, surcharges=flatten(meta["surcharges"]),
     )
