@@ -15,7 +15,7 @@ from fluxopt.problems import InstanceError, Problem
 #: Segment key: (bailleur, commune, "qpv" | "hors_qpv"); readable in constraint names.
 SegmentKey = tuple[str, str, str]
 #: Columns of ``Baseline.ajustements``, one row per target adjustment (SPEC §4, targets version 2).
-ADJUSTMENT_COLUMNS = ["bailleur", "reservataire", "regle", "avant", "apres", "vers", "logements"]
+ADJUSTMENT_COLUMNS = ["bailleur", "reservataire", "regle", "avant", "apres", "vers", "logements", "message"]
 #: Stable codes of the adjustments, in the order they apply; ``equivalence`` names an unmoved target.
 RULES = ("prefet_cible", "defaut_vers_prefet", "report")
 EQUIVALENCE = "equivalence"
@@ -39,7 +39,8 @@ class Baseline:
     or the '+'-joined codes of the rules that moved it), methode ('' without rights), active,
     uniforme. ``ajustements``: one row per target adjustment (``ADJUSTMENT_COLUMNS``):
     ``logements`` is the change of the target for ``prefet_cible``, the dwellings moved to
-    ``vers`` for ``defaut_vers_prefet``, the carry-over as given for ``report``.
+    ``vers`` for ``defaut_vers_prefet``, the carry-over as given for ``report``; ``message`` the
+    sentence of its warning.
     ``links``: one row per pair and segment of S_{b,r}, ``pair`` and ``seg`` being row
     positions in ``pairs`` and ``segments``, ordered by pair then segment. ``cil``: per CIL
     EPCI, alpha and beta. ``q1``: [min, max] Q1 share per réservataire; ``q1_bailleur`` per
@@ -247,7 +248,7 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
         target[(b, r)] = after
         if rule not in origin.setdefault((b, r), []):
             origin[(b, r)].append(rule)
-        rows.append((b, r, rule, before, after, vers, amount))
+        rows.append((b, r, rule, before, after, vers, amount, where.message))
         warnings.append(where)
 
     rate = policy.prefet_cible
