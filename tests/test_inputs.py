@@ -227,9 +227,50 @@ def test_duplicate_reservataire(tmp_path):
     one(errors(folder), "reservataires.csv", 5, "reservataire")
 
 
-def test_perimeter_code_naming_nothing(tmp_path):
-    folder = edited(tmp_path, "reservataires.csv", {4: "BX,Ville de Bordeaux,commune,33063 33099"})
-    assert "'33099'" in one(errors(folder), "reservataires.csv", 4, "perimetre").message
+def test_perimeter_code_naming_nothing_is_a_warning(tmp_path):
+    """A well-formed code outside the instance: the réservataire gets nothing there (SPEC §2)."""
+    folder = edited(tmp_path, "reservataires.csv", {4: "BX,Ville de Bordeaux,commune,33063 33099 200070357"})
+    problems, instance = validate(folder)
+    assert instance is not None
+    assert "'33099'" in [p for p in problems if p.column == "perimetre"][0].message
+    assert len([p for p in problems if p.column == "perimetre" and p.severity == "warning"]) == 2
+    assert instance.reservataires.set_index("reservataire").loc["BX", "communes"] == ("33063",)
+
+
+@pytest.mark.parametrize("code", ["3306", "330630", "24330031", "2433003160", "33-63"])
+def test_malformed_perimeter_code_is_an_error(tmp_path, code):
+    folder = edited(tmp_path, "reservataires.csv", {4: f"BX,Ville de Bordeaux,commune,33063 {code}"})
+    assert f"'{code}'" in one(errors(folder), "reservataires.csv", 4, "perimetre").message
+
+
+def test_convention_column(tmp_path):
+    folder = edited(tmp_path, "reservataires.csv", {1: "reservataire,nom,type,perimetre,convention",
+                                                    3: "AL,Action Logement Services,action_logement,,Non signée",
+                                                    4: "BX,Ville de Bordeaux,commune,33063,"})
+    res = load_instance(folder).reservataires.set_index("reservataire")["convention"].to_dict()
+    assert res == {"PREF": "signee", "AL": "non_signee", "BX": "signee"}
+    folder = edited(tmp_path, "reservataires.csv", {3: "AL,Action Logement Services,action_logement,,oui"})
+    assert "signee" in one(errors(folder), "reservataires.csv", 3, "convention").message
+
+
+def test_report_table_row_by_row(tmp_path):
+    """Unknown bailleur and réservataire, a non-number, a duplicate: each reported where it is."""
+    folder = edited(tmp_path, "report.csv", text="bailleur,reservataire,logements\n"
+                    "B1,AL,2.5\nBX9,AL,1\nB1,ALX,1\nB1,PREF,inf\nB1,AL,-1\n")
+    found = errors(folder)
+    assert "BX9" in one(found, "report.csv", 3, "bailleur").message
+    assert "ALX" in one(found, "report.csv", 4, "reservataire").message
+    one(found, "report.csv", 5, "logements")
+    assert "already given on row 2" in one(found, "report.csv", 6, "reservataire").message
+    assert len(found) == 4
+
+
+def test_transfer_needs_exactly_one_prefet(tmp_path):
+    folder = edited(tmp_path, "reservataires.csv", {2: "PREF,Préfet,autre,", 1: "reservataire,nom,type,perimetre"})
+    assert validate(folder)[1] is not None  # equivalence, all signed: no préfet needed
+    (folder / "instance.toml").write_text((folder / "instance.toml").read_text(encoding="utf-8")
+                                          + '\n[surcharges]\n"prefet.cible" = 0.3\n', encoding="utf-8")
+    assert "exactly one réservataire of type 'prefet'" in one(errors(folder), "reservataires.csv", None, "type").message
 
 
 def test_perimeter_by_epci_code(tmp_path):

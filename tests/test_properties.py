@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 import fluxopt
 from conftest import write_instance
+from fluxopt.flux import RULES
 
 EPCI_OF = {"A": "E1", "B": "E1", "C": "E2"}
 RESERVATAIRES = [
@@ -57,16 +59,29 @@ def instances(draw):
         "prefet.uniforme": draw(st.booleans()),
         "equilibre.tolerance_qpv": draw(st.sampled_from([0.0, 0.1, 0.3])),
         "plafonds.prefet": draw(st.sampled_from([0.1, 0.3])),
+        "prefet.cible": draw(st.sampled_from(["equivalence", 0.0, 0.2, 0.3])),
+        "defaut.vers_prefet": draw(st.booleans()),
+        "cil.relogements_q1": draw(st.booleans()),
     }
-    return patrimoine, stock, cil, bailleurs, surcharges
+    conventions = {r["reservataire"]: draw(st.sampled_from(["signee", "non_signee"]))
+                   for r in RESERVATAIRES if r["type"] != "prefet"}
+    owners = sorted({p["bailleur"] for p in patrimoine})
+    report = draw(st.lists(st.tuples(st.sampled_from(owners), st.sampled_from([r["reservataire"] for r in RESERVATAIRES]),
+                                     st.sampled_from([-5.0, -0.5, 0.0, 1.5, 4.0])),
+                           max_size=4, unique_by=lambda t: t[:2]))
+    return patrimoine, stock, cil, bailleurs, surcharges, conventions, report
 
 
 def _solve(drawn) -> tuple[fluxopt.Result, fluxopt.Result, dict]:
-    patrimoine, stock, cil, bailleurs, surcharges = drawn
+    patrimoine, stock, cil, bailleurs, surcharges, conventions, report = drawn
     with tempfile.TemporaryDirectory() as tmp:
         codes = {p["commune"] for p in patrimoine} | {p["epci"] for p in patrimoine}
-        named = [r for r in RESERVATAIRES if not r["perimetre"] or r["perimetre"] in codes]
+        named = [{**r, "convention": conventions.get(r["reservataire"], "signee")} for r in RESERVATAIRES
+                 if not r["perimetre"] or r["perimetre"] in codes]
         path = write_instance(Path(tmp) / "i", patrimoine, named, stock, cil=cil or None, bailleurs=bailleurs)
+        kept = {r["reservataire"] for r in named}
+        pd.DataFrame([t for t in report if t[1] in kept], columns=["bailleur", "reservataire", "logements"]) \
+            .to_csv(path / "report.csv", index=False)
         inst = fluxopt.load_instance(path)
         first = fluxopt.solve(inst, overrides=surcharges)
         second = fluxopt.solve(inst, overrides=surcharges)
@@ -77,7 +92,7 @@ def _solve(drawn) -> tuple[fluxopt.Result, fluxopt.Result, dict]:
 @given(instances())
 def test_invariants(drawn):
     res, again, pol = _solve(drawn)
-    patrimoine, _, cil, bailleurs, _ = drawn
+    patrimoine, _, cil, bailleurs, _, _, _ = drawn
     assert res.status == "optimal"
     seg = res.segments
     # Every share is non-negative; per segment the shares and the own share add up to the flux base.
@@ -109,10 +124,43 @@ def test_invariants(drawn):
         assert shares.loc[(bail, ident), "flux_base"] == pytest.approx(F)
         if 0 < Fq < F:
             assert abs(group.loc[group["qpv"], "logements"].sum() - Fq / F * X) <= lam * X + 1e-5
+    # Every active pair lies in its perimeter and gets flux only on S_{b,r}.
+    for (bail, ident), group in held.groupby(["bailleur", "titulaire"]):
+        assert set(zip(group["bailleur"], group["commune"], group["qpv"].map({True: "qpv", False: "hors_qpv"}))) <= \
+            set(res.baseline.members[(bail, ident)])
     # The bailleur alone can reach the CIL targets (its Q1 share may span [0, 0.25] or more): no shortfall.
-    if all(bb["part_q1_max"] >= 0.25 for bb in bailleurs) or not cil:
+    if all(bb["part_q1_max"] >= 0.25 for bb in bailleurs) or not cil:  # rehousing only lowers the bound
         assert res.objectives["ecart_cil"] == pytest.approx(0, abs=1e-6)
     # Solving twice gives identical outputs.
     assert res.objectives == again.objectives
     for name, table in res.tables.items():
         pd.testing.assert_frame_equal(table, again.tables[name], check_exact=True, obj=name)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_target_adjustments(drawn):
+    """The final targets follow SPEC §4 "Targets, version 2" step by step; what the non-signatories
+    lose is exactly what the préfet receives; a pair without rights is there only by a rule."""
+    res, _, pol = _solve(drawn)
+    _, _, _, _, _, conventions, report = drawn
+    base = res.baseline
+    F_b = base.segments.groupby("bailleur")["F"].sum().to_dict()
+    unsigned = {r for r, c in conventions.items() if c == "non_signee"} if pol["defaut.vers_prefet"] else set()
+    carried = {(b, r): v for b, r, v in report}
+    adj = base.ajustements
+    moved = adj[adj["regle"] == "defaut_vers_prefet"]
+    assert (moved["vers"] == "PREF").all()
+    rate = pol["prefet.cible"]
+    for b, flux in F_b.items():
+        mine = base.pairs[base.pairs["bailleur"] == b].set_index("reservataire")
+        eq = mine["cible_equivalence"].to_dict()
+        removed = sum(t for r, t in eq.items() if r in unsigned and t > 0)
+        assert moved.loc[moved["bailleur"] == b, "logements"].sum() == pytest.approx(removed, abs=1e-9)
+        prefet = eq.get("PREF", 0.0) if rate == "equivalence" else max(0.0, rate * flux - eq.get("AGENTS", 0.0))
+        for r, row in mine.iterrows():
+            before = prefet + removed if r == "PREF" else (0.0 if r in unsigned else eq[r])
+            assert row["cible"] == pytest.approx(max(0.0, before + carried.get((b, r), 0.0)), abs=1e-9)
+            assert (row["methode"] != "") or row["origine_cible"] != "equivalence"
+    codes = {"equivalence", *("+".join(c) for n in (1, 2, 3) for c in itertools.combinations(RULES, n))}
+    assert set(res.shares["origine_cible"]) <= codes

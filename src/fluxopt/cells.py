@@ -12,9 +12,11 @@ import pandas as pd
 
 from fluxopt.policy import TYPES
 from fluxopt.problems import Problem, closest
-from fluxopt.readers import RawTable, decimal_point
+from fluxopt.readers import RawTable, decimal_point, normalize_name
 
 BAILLEUR_TYPES = ("oph", "esh", "sem", "coop", "autre")
+#: Values of the ``convention`` column of reservataires (SPEC §2, version 2).
+CONVENTIONS = ("signee", "non_signee")
 _TRUE = {"1", "true", "oui", "vrai", "yes"}
 _FALSE = {"0", "false", "non", "faux", "no"}
 _SPACES = re.compile(r"[ \u00a0\u202f]")
@@ -109,6 +111,14 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
+def _convention(value: Any) -> str:
+    """``signee`` or ``non_signee``; accents, case and spaces are forgiven ('non signée')."""
+    text = normalize_name(value)
+    if text not in CONVENTIONS:
+        raise CellError(f"'{value}' is not one of {', '.join(CONVENTIONS)}{closest(text, CONVENTIONS)}")
+    return text
+
+
 @dataclass(frozen=True)
 class Column:
     parse: Callable[[Any], Any]
@@ -144,6 +154,7 @@ SPECS: dict[str, dict[str, Column]] = {
         "perimetre": Column(_commune, False, ""),
         "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
         "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
+        "convention": Column(_convention, False, "signee"),
     },
     "stock": {
         "bailleur": Column(code, True),
@@ -166,6 +177,11 @@ SPECS: dict[str, dict[str, Column]] = {
         "type": Column(_choice(BAILLEUR_TYPES), False, "autre"),
         "part_q1_min": Column(_fraction, False, _MISSING, "float64"),
         "part_q1_max": Column(_fraction, False, _MISSING, "float64"),
+    },
+    "report": {
+        "bailleur": Column(code, True),
+        "reservataire": Column(code, True),
+        "logements": Column(_number, True, dtype="float64"),
     },
 }
 META_KEYS = ("nom", "territoire", "annee", "politique", "surcharges")

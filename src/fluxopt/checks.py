@@ -13,6 +13,9 @@ import pandas as pd
 from fluxopt.cells import TypedTable
 from fluxopt.problems import Problem, closest
 
+#: A well-formed perimeter code: an INSEE commune code (5 characters) or an EPCI SIREN (9 digits).
+_WELL_FORMED = re.compile(r"^(?:[0-9A-Za-z]{5}|[0-9]{9})$")
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a frame as dicts of Python values (much faster to loop over than ``iterrows``)."""
     columns = list(frame.columns)
@@ -109,10 +112,15 @@ def check_perimeters(t: TypedTable, p: TypedTable, problems: list[Problem]) -> p
                 chosen.add(code)
             elif code in by_epci:
                 chosen |= by_epci[code]
+            elif not _WELL_FORMED.match(code):
+                problems.append(Problem(t.source, int(r["row"]), "perimetre",
+                                        f"'{code}' is neither a commune code (5 characters, e.g. 33063) nor "
+                                        f"an EPCI SIREN (9 digits, e.g. 243300316)"))
             elif p.usable and not p.has_bad("commune", "epci"):
                 problems.append(Problem(t.source, int(r["row"]), "perimetre",
                                         f"'{code}' names no commune or EPCI of patrimoine"
-                                        f"{closest(code, communes | set(by_epci))}"))
+                                        f"{closest(code, communes | set(by_epci))}: "
+                                        f"réservataire {r['reservataire']} gets nothing there", "warning"))
         perimeters.append(tuple(sorted(chosen)))
     res = t.frame.copy()
     res["communes"] = pd.Series(perimeters, index=res.index, dtype="object")
@@ -183,3 +191,17 @@ def check_stock(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table:
         problems.append(Problem(src, int(r["last"]), "logements_reserves",
                                 f"{int(r['total'])} reserved dwellings (rows {numbers}) exceed the "
                                 f"{int(r['logements_flux'])} flux-eligible dwellings of segment {_segment(*key)}"))
+
+
+def check_report(t: TypedTable, p: TypedTable, r_table: TypedTable, problems: list[Problem]) -> None:
+    """Each carry-over names a bailleur of patrimoine and a réservataire, once per pair."""
+    duplicates(t, ["bailleur", "reservataire"],
+               lambda r: f"the carry-over of {r['reservataire']} at bailleur {r['bailleur']}", problems)
+    for column, table, known in (("bailleur", p, "patrimoine"), ("reservataire", r_table, "reservataires")):
+        if not table.usable or table.has_bad(column):
+            continue
+        names = set(table.frame[column].tolist())
+        rows = t.valid(column)
+        for r in records(rows[~rows[column].isin(list(names))]):
+            problems.append(Problem(t.source, int(r["row"]), column,
+                                    f"'{r[column]}' is not in {known}{closest(r[column], names)}"))

@@ -75,6 +75,8 @@ class Explanation:
     pairs: list[PairExplanation] = field(default_factory=list)
     shortfalls: list[ShortfallExplanation] = field(default_factory=list)
     infeasible: list[str] | None = None
+    #: The targets moved from equivalence before the solve (SPEC §4, targets version 2), in words.
+    moved: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """True when the proposal equals the equivalent targets and every CIL target is met."""
@@ -83,6 +85,11 @@ class Explanation:
     def to_markdown(self) -> str:
         """The explanation as a Markdown document (``explication.md``)."""
         lines = [f"# Explanation of the proposal: {self.instance}", ""]
+        if self.moved:
+            lines += ["## Targets moved from equivalence", "",
+                      "Before the solve, these targets were changed from the stock equivalence by the policy "
+                      "(prefet.cible, defaut.vers_prefet) or by the carry-over of report.csv:", ""]
+            lines += [f"- {m}" for m in self.moved] + [""]
         if self.infeasible is not None:
             lines += [
                 "The CIL targets are hard constraints (`cil.strict = true`) and cannot all be met.",
@@ -348,7 +355,8 @@ def infeasible_subset(result: Result, stage: str) -> list[str]:
 def explain(result: Result) -> Explanation:
     """The explanation of a solve (solved with ``keep_duals=True``, the duals sharpen the reasons)."""
     namer = _Namer(result.baseline, result.policy)
-    expl = Explanation(result.instance.nom, result.status.value)
+    expl = Explanation(result.instance.nom, result.status.value,
+                       moved=result.baseline.ajustements["message"].tolist())
     values = result.solution.values
     if result.status is Termination.INFEASIBLE and result.stages:
         expl.infeasible = infeasible_subset(result, result.stages[-1].name)

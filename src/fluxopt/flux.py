@@ -8,21 +8,40 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fluxopt.checks import records
 from fluxopt.instance import Instance
 from fluxopt.policy import PREFET_TYPES, Policy
 from fluxopt.problems import InstanceError, Problem
 
 #: Segment key: (bailleur, commune, "qpv" | "hors_qpv"); readable in constraint names.
 SegmentKey = tuple[str, str, str]
+#: Columns of ``Baseline.ajustements``, one row per target adjustment (SPEC §4, targets version 2).
+ADJUSTMENT_COLUMNS = ["bailleur", "reservataire", "regle", "avant", "apres", "vers", "logements", "message"]
+#: Stable codes of the adjustments, in the order they apply; ``equivalence`` names an unmoved target.
+RULES = ("prefet_cible", "defaut_vers_prefet", "report")
+EQUIVALENCE = "equivalence"
+#: Target changes (dwellings/year) below this are not adjustments.
+_MOVE_TOL = 1e-9
+
+
+def _no_adjustments() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("avant", "apres", "logements") else "object")
+                         for c in ADJUSTMENT_COLUMNS})
 
 
 @dataclass(frozen=True, eq=False)
 class Baseline:
     """What the LP is built from.
 
-    ``segments``: one row per segment, indexed by ``key``, with F (flux base), L, N, epci,
-    qpv, cil (segment of a CIL EPCI). ``pairs``: one row per (bailleur, réservataire) with
-    rights, with flux_base (F_br), flux_base_qpv, p0, cible (T), methode, active, uniforme.
+    ``segments``: one row per segment, indexed by ``key``, with F (flux base), L, N, RL
+    (relogements), epci, qpv. ``pairs``: one row per (bailleur, réservataire) with rights or
+    with a target given by an adjustment, with flux_base (F_br), flux_base_qpv, p0,
+    cible_equivalence (p0 F_br), cible (T after the adjustments), origine_cible (``equivalence``
+    or the '+'-joined codes of the rules that moved it), methode ('' without rights), active,
+    uniforme. ``ajustements``: one row per target adjustment (``ADJUSTMENT_COLUMNS``):
+    ``logements`` is the change of the target for ``prefet_cible``, the dwellings moved to
+    ``vers`` for ``defaut_vers_prefet``, the carry-over as given for ``report``; ``message`` the
+    sentence of its warning.
     ``links``: one row per pair and segment of S_{b,r}, ``pair`` and ``seg`` being row
     positions in ``pairs`` and ``segments``, ordered by pair then segment. ``cil``: per CIL
     EPCI, alpha and beta. ``q1``: [min, max] Q1 share per réservataire; ``q1_bailleur`` per
@@ -37,6 +56,7 @@ class Baseline:
     q1: dict[str, tuple[float, float]]
     q1_bailleur: dict[str, tuple[float, float]]
     warnings: list[Problem] = field(default_factory=list)
+    ajustements: pd.DataFrame = field(default_factory=_no_adjustments)
 
     @functools.cached_property
     def members(self) -> dict[tuple[str, str], list[SegmentKey]]:
@@ -61,6 +81,7 @@ def _segments(inst: Instance) -> pd.DataFrame:
             "N": p["logements_flux"].astype(float),
             "L": p["liberations"],
             "F": p["flux_base"].clip(lower=0.0),
+            "RL": p["relogements"],
             "attributions": p["attributions"],
             "row": p["row"],
         }
@@ -109,6 +130,33 @@ def _links(seg: pd.DataFrame, pairs: pd.DataFrame, reservataires: pd.DataFrame) 
     return both.loc[keep, ["pair", "seg"]].sort_values(["pair", "seg"]).reset_index(drop=True)
 
 
+def transfer_problems(inst: Instance, policy: Policy) -> list[Problem]:
+    """Errors of the target adjustments that move targets to the préfet (SPEC §4, steps 1 and 2).
+
+    When ``prefet.cible`` is a rate, or when ``defaut.vers_prefet`` applies to a réservataire
+    without a signed convention, the instance needs exactly one réservataire of type ``prefet``;
+    and a réservataire of type ``prefet`` cannot default to itself.
+    """
+    res = inst.reservataires
+    src = inst.sources.get("reservataires", "reservataires")
+    defaulting = res[res["convention"] == "non_signee"] if policy.vers_prefet else res.iloc[:0]
+    if policy.prefet_cible is None and defaulting.empty:
+        return []
+    problems = [Problem(src, int(r["row"]), "convention",
+                        f"réservataire {r['reservataire']} is the préfet: its targets cannot move to itself "
+                        "(write convention = signee)")
+                for r in records(defaulting[defaulting["type"] == "prefet"])]
+    prefets = res.loc[res["type"] == "prefet", "reservataire"].tolist()
+    if len(prefets) != 1:
+        why = (f"prefet.cible = {policy.values['prefet.cible']}" if policy.prefet_cible is not None
+               else f"réservataire {defaulting['reservataire'].iloc[0]} has no signed convention "
+                    "(defaut.vers_prefet)")
+        found = f"it has {len(prefets)} ({', '.join(prefets)})" if prefets else "it has none"
+        problems.append(Problem(src, None, "type", f"{why}: the instance needs exactly one réservataire "
+                                                   f"of type 'prefet' to receive the targets; {found}"))
+    return problems
+
+
 def _method_problems(inst: Instance, policy: Policy, seg: pd.DataFrame, live: pd.DataFrame) -> list[Problem]:
     """The data the chosen equivalence method needs and the instance lacks."""
     if policy.methode != "attributions":
@@ -125,7 +173,8 @@ def _method_problems(inst: Instance, policy: Policy, seg: pd.DataFrame, live: pd
 def policy_problems(inst: Instance, policy: Policy) -> list[Problem]:
     """Errors that appear only once a policy is applied: empty Q1 intervals, data the method needs."""
     live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]
-    return _q1_bounds(inst, policy)[2] + _method_problems(inst, policy, _segments(inst), live)
+    return (_q1_bounds(inst, policy)[2] + _method_problems(inst, policy, _segments(inst), live)
+            + transfer_problems(inst, policy))
 
 
 def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
@@ -134,7 +183,7 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
     seg = _segments(inst)
     live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]  # the expired rights were reported at load
     q1, q1_b, problems = _q1_bounds(inst, policy)
-    problems += _method_problems(inst, policy, seg, live)
+    problems += _method_problems(inst, policy, seg, live) + transfer_problems(inst, policy)
     method = policy.methode
     if problems:
         raise InstanceError(problems)
@@ -189,18 +238,108 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
         columns["p0"].append(float(p0))
         columns["cible"].append(float(p0) * flux)
         columns["methode"].append(used)
-    kinds = inst.reservataires.set_index("reservataire")["type"]
-    pairs.insert(2, "type", kinds.reindex(pairs["reservataire"]).to_numpy())
-    pairs = pairs.assign(**columns)
-    pairs["active"] = pairs["cible"] > 0
-    pairs["uniforme"] = pairs["type"].isin(PREFET_TYPES) & policy.uniforme
+    pairs = pairs.assign(**columns).rename(columns={"cible": "cible_equivalence"})
     over = pairs[pairs["p0"] > 1]
     for b, r, p0 in zip(over["bailleur"].tolist(), over["reservataire"].tolist(), over["p0"].tolist()):
         warnings.append(Problem(inst.sources["stock"], None, None,
                                 f"pair {b} / {r}: the former rights are worth "
                                 f"{100 * p0:.1f} % of the flux, more than all of it", "warning"))
+    pairs, links, ajustements = _adjust(inst, policy, seg, pairs, warnings)
     cil = inst.cil.copy()
     cil["alpha"] = cil["part_q1_hors_qpv"].fillna(policy.part_q1_hors_qpv)
     cil["beta"] = cil["part_autres_qpv"].fillna(policy.part_autres_qpv)
     return Baseline(seg, pairs, links, cil[["epci", "alpha", "beta"]].sort_values("epci").reset_index(drop=True),
-                    inst.reservataires, q1, q1_b, warnings)
+                    inst.reservataires, q1, q1_b, warnings, ajustements)
+
+
+def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFrame,
+            warnings: list[Problem]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The targets of SPEC §4 "Targets, version 2", in order: ``prefet.cible``, ``defaut.vers_prefet``,
+    ``report``; then the final pairs (those with rights, and those an adjustment gave a target,
+    linked to the segments of their perimeter), their links and the table of adjustments.
+
+    Each adjustment is also appended to ``warnings``.
+    """
+    res = inst.reservataires
+    kind = dict(zip(res["reservataire"].tolist(), res["type"].tolist()))
+    row_of = dict(zip(res["reservataire"].tolist(), res["row"].tolist()))
+    prefets = [r for r, t in kind.items() if t == "prefet"]
+    target = dict(zip(zip(pairs["bailleur"].tolist(), pairs["reservataire"].tolist()),
+                      pairs["cible_equivalence"].tolist()))
+    origin: dict[tuple[str, str], list[str]] = {}
+    rows: list[tuple] = []
+    F_b = seg.groupby("bailleur", sort=True)["F"].sum().to_dict()
+    src = inst.sources.get("reservataires", "reservataires")
+
+    def move(b: str, r: str, rule: str, after: float, vers: str, amount: float, where: Problem) -> None:
+        before = target.get((b, r), 0.0)
+        target[(b, r)] = after
+        if rule not in origin.setdefault((b, r), []):
+            origin[(b, r)].append(rule)
+        rows.append((b, r, rule, before, after, vers, amount, where.message))
+        warnings.append(where)
+
+    rate = policy.prefet_cible
+    if rate is not None and len(prefets) == 1:
+        pref = prefets[0]
+        for b, flux in F_b.items():
+            agents = sum(t for (bb, r), t in target.items() if bb == b and kind.get(r) == "prefet_agents")
+            before, after = target.get((b, pref), 0.0), max(0.0, rate * flux - agents)
+            if abs(after - before) > _MOVE_TOL:
+                move(b, pref, "prefet_cible", after, "", after - before, Problem(
+                    "politique", None, "prefet.cible",
+                    f"pair {b} / {pref}: the préfet's target becomes {after:.2f} dwellings/year "
+                    f"({100 * rate:g} % of the bailleur's flux {flux:.2f}, less its agents' {agents:.2f}) "
+                    f"instead of {before:.2f} by equivalence", "warning"))
+    unsigned = set(res.loc[res["convention"] == "non_signee", "reservataire"].tolist())
+    if policy.vers_prefet and unsigned and len(prefets) == 1:
+        pref = prefets[0]
+        for (b, r), t in list(target.items()):
+            if r in unsigned and r != pref and t > 0:
+                move(b, r, "defaut_vers_prefet", 0.0, pref, t, Problem(
+                    src, int(row_of[r]), "convention",
+                    f"pair {b} / {r}: {r} has not signed a flux convention (convention = non_signee): its target "
+                    f"of {t:.2f} dwellings/year moves to the préfet {pref} (defaut.vers_prefet)", "warning"))
+                target[(b, pref)] = target.get((b, pref), 0.0) + t
+                if "defaut_vers_prefet" not in origin.setdefault((b, pref), []):
+                    origin[(b, pref)].append("defaut_vers_prefet")
+    report = inst.report
+    for b, r, amount, row in zip(report["bailleur"].tolist(), report["reservataire"].tolist(),
+                                 report["logements"].tolist(), report["row"].tolist()):
+        if amount == 0:
+            continue
+        before = target.get((b, r), 0.0)
+        after = max(0.0, before + amount)
+        clipped = " (a target cannot be negative)" if before + amount < 0 else ""
+        move(b, r, "report", after, "", float(amount), Problem(
+            inst.sources.get("report", "report"), int(row), "logements",
+            f"pair {b} / {r}: the carry-over of {amount:+.2f} dwellings changes the target from {before:.2f} "
+            f"to {after:.2f} dwellings/year{clipped}", "warning"))
+
+    # The final pairs: every pair with rights or a target, sorted by bailleur then réservataire.
+    keys = sorted(set(target))
+    final = pd.DataFrame(keys, columns=["bailleur", "reservataire"])
+    final.insert(2, "type", [kind[r] for r in final["reservataire"].tolist()])
+    known = pairs.set_index(["bailleur", "reservataire"])
+    index = pd.MultiIndex.from_tuples(keys, names=["bailleur", "reservataire"]) if keys else known.index[:0]
+    final["p0"] = known["p0"].reindex(index, fill_value=0.0).to_numpy(dtype=float)
+    final["cible_equivalence"] = known["cible_equivalence"].reindex(index, fill_value=0.0).to_numpy(dtype=float)
+    final["cible"] = [float(target[k]) for k in keys]
+    final["origine_cible"] = ["+".join(origin[k]) if origin.get(k) else EQUIVALENCE for k in keys]
+    final["methode"] = known["methode"].reindex(index, fill_value="").to_numpy(dtype=object)
+    links = _links(seg, final, res)
+    F, qpv = seg["F"].to_numpy(), seg["qpv"].to_numpy(dtype=bool)
+    at, pair = links["seg"].to_numpy(), links["pair"].to_numpy()
+    final["flux_base"] = np.bincount(pair, weights=F[at], minlength=len(final))
+    final["flux_base_qpv"] = np.bincount(pair, weights=np.where(qpv[at], F[at], 0.0), minlength=len(final))
+    for b, r, t in final.loc[(final["cible"] > 0) & (final["flux_base"] <= 0), ["bailleur", "reservataire", "cible"]] \
+            .itertuples(index=False):
+        warnings.append(Problem(src, int(row_of[r]), "perimetre",
+                                f"pair {b} / {r}: its target of {t:.2f} dwellings/year has no flux on its perimeter "
+                                "at this bailleur; the pair gets none", "warning"))
+    final["active"] = (final["cible"] > 0) & (final["flux_base"] > 0)
+    final["uniforme"] = final["type"].isin(PREFET_TYPES) & policy.uniforme
+    columns = ["bailleur", "reservataire", "type", "flux_base", "flux_base_qpv", "p0", "cible_equivalence", "cible",
+               "origine_cible", "methode", "active", "uniforme"]
+    ajustements = pd.DataFrame(rows, columns=ADJUSTMENT_COLUMNS) if rows else _no_adjustments()
+    return final[columns], links, ajustements

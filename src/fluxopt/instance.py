@@ -16,7 +16,15 @@ from typing import Any, Mapping
 import pandas as pd
 
 from fluxopt.cells import META_KEYS, SPECS, CellError, code, typed_table, year
-from fluxopt.checks import check_patrimoine, check_q1_bounds, check_perimeters, check_stock, duplicates, records
+from fluxopt.checks import (
+    check_patrimoine,
+    check_perimeters,
+    check_q1_bounds,
+    check_report,
+    check_stock,
+    duplicates,
+    records,
+)
 from fluxopt.policy import Policy, PolicyError, check_values, flatten, resolve_policy
 from fluxopt.problems import InstanceError, Problem, closest
 from fluxopt.readers import TABLES, RawInstance, read_raw
@@ -28,7 +36,7 @@ class Instance:
     plus ``row`` (the row number the user sees in the source). ``patrimoine`` also carries
     ``liberations`` filled from ``taux_rotation``, ``logements_flux`` (N_s) and ``flux_base`` (F_s);
     ``reservataires`` carries ``communes``: the perimeter as a tuple of commune codes, or None
-    for the whole département."""
+    for the whole département; ``report`` is the carry-over of last year's bilan (may be empty)."""
 
     nom: str
     territoire: str
@@ -39,6 +47,7 @@ class Instance:
     stock: pd.DataFrame
     cil: pd.DataFrame
     bailleurs: pd.DataFrame
+    report: pd.DataFrame
     source: str
     sha256: str
     warnings: tuple[Problem, ...] = field(default=())
@@ -151,6 +160,7 @@ def build_instance(raw: RawInstance) -> Instance:
             if r["epci"] not in epcis:
                 problems.append(Problem(t["cil"].source, int(r["row"]), "epci",
                                         f"EPCI {r['epci']} has no segment in patrimoine{closest(r['epci'], epcis)}"))
+    check_report(t["report"], t["patrimoine"], t["reservataires"], problems)
     duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
     check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
@@ -164,7 +174,7 @@ def build_instance(raw: RawInstance) -> Instance:
     return Instance(
         nom=meta["nom"], territoire=meta["territoire"], annee=meta["annee"], policy=policy,
         patrimoine=p.reset_index(drop=True), reservataires=res.reset_index(drop=True),
-        stock=t["stock"].frame, cil=t["cil"].frame, bailleurs=t["bailleurs"].frame,
+        stock=t["stock"].frame, cil=t["cil"].frame, bailleurs=t["bailleurs"].frame, report=t["report"].frame,
         source=raw.source, sha256=raw.sha256, warnings=tuple(problems),
         sources={name: table.source for name, table in t.items()}, surcharges=flatten(meta["surcharges"]),
     )

@@ -351,6 +351,8 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     rows.add("q1_max_bailleur", O.index, np.tile(j, 2), np.concatenate([o_cols, own[o_seg]]),
              np.concatenate([ones(n), -q1_b[:, 1]]), -INF, 0.0)
     # Sum of Q1 designations (q and o) on the EPCI's side, + d1 >= alpha flux; - d2 <= (1 - beta) flux.
+    # With cil.relogements_q1 the rehousings RL outside QPV count on both sides: + RL >= alpha (flux + RL).
+    RL = seg["RL"].to_numpy(dtype=float) if policy.relogements_q1 else np.zeros(n_seg)
     for name, inside, shortfall in (("cil_hors_qpv", False, D1), ("cil_qpv", True, D2)):
         index, cols, values, bound = [], [], [], []
         for i, (e, rate, other) in enumerate(zip(E, cil["alpha"].tolist(), cil["beta"].tolist())):
@@ -362,7 +364,8 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
             index.append(e)
             cols.append(np.append(q1, shortfall.start + i))
             values.append(np.append(ones(len(q1)), -1.0 if inside else 1.0))
-            bound.append((1 - other) * flux if inside else rate * flux)
+            rehoused = sum(RL[where].tolist())
+            bound.append((1 - other) * flux if inside else rate * (flux + rehoused) - rehoused)
         sizes = np.array([len(c) for c in cols], dtype=np.int64)
         bounds = np.array(bound, dtype=float)
         rows.add(name, index, np.repeat(np.arange(len(index)), sizes),

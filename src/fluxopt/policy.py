@@ -68,15 +68,29 @@ def _nonnegative(v: Any) -> str | None:
     return None if ok else "must be a number >= 0"
 
 
+#: Value of ``prefet.cible`` that keeps the préfet at its stock equivalence.
+EQUIVALENCE = "equivalence"
+
+
+def _target(v: Any) -> str | None:
+    return None if v == EQUIVALENCE or _fraction(v) is None else \
+        f'must be "{EQUIVALENCE}" or a rate between 0 and 1 (e.g. 0.30)'
+
+
 #: Every key a policy may hold, with its check. All keys except optional caps are required.
 SCHEMA: dict[str, Any] = {
     "equivalence.methode": _method,
     **{f"plafonds.{t}": _fraction for t in TYPES},
     "prefet.uniforme": _boolean,
+    "prefet.cible": _target,
+    "defaut.vers_prefet": _boolean,
     "equilibre.tolerance_qpv": _fraction,
     "cil.part_q1_hors_qpv": _fraction,
     "cil.part_autres_qpv": _fraction,
     "cil.strict": _boolean,
+    "cil.relogements_q1": _boolean,
+    "report.part": _fraction,
+    "report.plafond": _nonnegative,
     **{f"comportement.{t}": _interval for t in (*TYPES, "bailleur")},
     "prioritaires.part_min": _fraction,
     "objectif.ordre": _order,
@@ -131,6 +145,22 @@ class Policy:
     @property
     def uniforme(self) -> bool:
         return self.values["prefet.uniforme"]
+
+    @property
+    def prefet_cible(self) -> float | None:
+        """The préfet's target rate of F_b (``prefet.cible``), or None for stock equivalence."""
+        value = self.values["prefet.cible"]
+        return None if value == EQUIVALENCE else float(value)
+
+    @property
+    def vers_prefet(self) -> bool:
+        """Whether the targets of a réservataire without a signed convention move to the préfet."""
+        return self.values["defaut.vers_prefet"]
+
+    @property
+    def relogements_q1(self) -> bool:
+        """Whether rehousing outside QPV counts towards the CIL Q1 target."""
+        return self.values["cil.relogements_q1"]
 
     @property
     def tolerance_qpv(self) -> float:

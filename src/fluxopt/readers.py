@@ -36,7 +36,7 @@ import pandas as pd
 
 from fluxopt.problems import InstanceError, Problem, Severity, closest
 
-TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs")
+TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs", "report")
 REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
 META = "instance"
 #: Prefix of the keys of the `instance` sheet that override the policy (``surcharges.cil.strict``).

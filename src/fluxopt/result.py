@@ -63,6 +63,20 @@ class Options:
 
 
 @dataclass(frozen=True)
+class TargetAdjustment:
+    """A target moved from stock equivalence (SPEC §4, targets version 2): ``regle`` is
+    ``prefet_cible``, ``defaut_vers_prefet`` or ``report``; ``vers`` the préfet receiving a transfer."""
+
+    bailleur: str
+    reservataire: str
+    regle: str
+    avant: float
+    apres: float
+    vers: str
+    logements: float
+
+
+@dataclass(frozen=True)
 class ModelSize:
     variables: int
     constraints: int
@@ -109,6 +123,7 @@ class Summary:
     politique: PolicySummary
     options: Options
     warnings: list[Problem]
+    ajustements: list[TargetAdjustment]
     model_size: ModelSize
     solver: SolverSummary
     versions: Versions
@@ -208,6 +223,9 @@ def make_result(built: Build, solution: Solution, options: Options) -> Result:
         politique=PolicySummary(pol.name, pol.to_dict()),
         options=options,
         warnings=[*inst.warnings, *base.warnings],
+        ajustements=[TargetAdjustment(r.bailleur, r.reservataire, r.regle, round(float(r.avant), 6),
+                                      round(float(r.apres), 6), str(r.vers or ""), round(float(r.logements), 6))
+                     for r in base.ajustements.itertuples(index=False)],
         model_size=ModelSize(lp.num_col, lp.num_row, len(base.segments), int(base.pairs["active"].sum()),
                              len(base.cil)),
         solver=SolverSummary(solution.solver.name, solution.solver.version),

@@ -14,11 +14,12 @@ from fluxopt.policy import PREFET_TYPES, TYPES, Policy
 
 DIGITS = 6
 SHARES_COLUMNS = [
-    "bailleur", "reservataire", "type", "methode", "flux_base", "equivalence_pct", "cible", "logements",
-    "flux_pct", "ecart", "ecart_relatif", "prioritaires", "logements_arrondis",
+    "bailleur", "reservataire", "type", "methode", "flux_base", "equivalence_pct", "cible_equivalence",
+    "origine_cible", "cible", "logements", "flux_pct", "ecart", "ecart_relatif", "prioritaires",
+    "logements_arrondis",
 ]
 SEGMENTS_COLUMNS = ["bailleur", "commune", "epci", "qpv", "titulaire", "type", "logements", "q1"]
-CIL_COLUMNS = ["epci", "objectif", "taux", "flux_base", "requis", "atteint", "deficit"]
+CIL_COLUMNS = ["epci", "objectif", "taux", "flux_base", "relogements", "requis", "atteint", "deficit"]
 BAILLEURS_COLUMNS = [
     "bailleur", "nom", "flux_base", "logements_reserves", "part_propre", "reserve_pct", "prefet_pct",
     "prefet_agents_pct",
@@ -129,7 +130,9 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
 
     # CIL targets: Q1 designations per segment (as written in the segments table), per EPCI and side.
     q1_seg = pd.Series(segments["q1"].to_numpy()).groupby(at).sum(min_count=1).reindex(np.arange(len(seg))).to_numpy()
+    # With cil.relogements_q1, the rehousings outside QPV count as Q1 attributions on both sides.
     groups = seg.reset_index(drop=True).groupby(["epci", "qpv"]).indices
+    RL = seg["RL"].to_numpy(dtype=float) if policy.relogements_q1 else np.zeros(len(seg))
     cil_rows = []
     for e, alpha, beta in zip(base.cil["epci"].tolist(), base.cil["alpha"].tolist(), base.cil["beta"].tolist()):
         for inside, objective, rate in ((False, "q1_hors_qpv", alpha), (True, "autres_qpv", beta)):
@@ -138,9 +141,10 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
             if flux <= 0:
                 continue
             q1 = float(sum(q1_seg[in_e].tolist()))
-            reached = flux - q1 if inside else q1
-            required = rate * flux
-            cil_rows.append((e, objective, rate, flux, required, reached, max(required - reached, 0.0)))
+            rehoused = 0.0 if inside else float(sum(RL[in_e].tolist()))
+            reached = flux - q1 if inside else q1 + rehoused
+            required = rate * (flux + rehoused)
+            cil_rows.append((e, objective, rate, flux, rehoused, required, reached, max(required - reached, 0.0)))
     cil = _clean(pd.DataFrame(cil_rows, columns=CIL_COLUMNS))
 
     names = inst.bailleurs.set_index("bailleur")["nom"].to_dict()
