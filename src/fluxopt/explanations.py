@@ -260,7 +260,9 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[Pai
         block = _rows(lp, comp_name, values, fixed, activity)
         # A nonzero dual in a deviation stage means the row binds at that stage's optimum,
         # even if the later stages moved within their tolerance.
-        priced_rows = (duals[block.position] > DUAL_TOL).tolist()
+        # The capacity row (sum of x + own = F) is an equality whose dual also carries the price of
+        # own in the bailleur's Q1 rows: it counts only where the segment is full (own = 0).
+        priced_rows = ((duals[block.position] > DUAL_TOL) & (block.binding if comp_name == "capacite" else True)).tolist()
         for index, upper, binding, priced in zip(block.index, block.upper.tolist(), block.binding.tolist(),
                                                  priced_rows):
             if priced or binding:
