@@ -24,6 +24,7 @@ import numpy as np
 
 from fluxopt.flux import compute_baseline
 from fluxopt.instance import load_instance
+from fluxopt.solvers.highs import HighsBackend
 from fluxopt.lp import LinearProgram, build_lp  # noqa: F401 (re-exported for the scripts)
 from fluxopt.policy import Policy
 
@@ -66,22 +67,10 @@ def merge(folders: list[Path], out: Path) -> Path:
 
 
 def new_highs(lp: LinearProgram, options: dict[str, Any] | None = None) -> highspy.Highs:
-    """A Highs object holding the LP (zero costs), as fluxopt's HighsBackend passes it."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    """A Highs object holding the LP (zero costs), passed as fluxopt's HighsBackend passes it."""
+    h = HighsBackend(lp).highs
     for k, v in (options or {}).items():
         h.setOptionValue(k, v)
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.num_col, lp.num_row
-    model.col_cost_ = np.zeros(lp.num_col)
-    model.col_lower_, model.col_upper_ = lp.col_lower, lp.col_upper
-    model.row_lower_, model.row_upper_ = lp.row_lower, lp.row_upper
-    a = model.a_matrix_
-    a.format_ = highspy.MatrixFormat.kRowwise
-    a.num_col_, a.num_row_ = lp.num_col, lp.num_row
-    a.start_, a.index_, a.value_ = lp.start.astype(np.int32), lp.index, lp.value
-    h.passModel(model)
     return h
 
 

@@ -23,7 +23,7 @@ from fluxopt.instance import Instance
 from fluxopt.lp import LinearProgram
 from fluxopt.policy import STAGES, Policy
 from fluxopt.problems import Problem
-from fluxopt.solution import Solution, StageSolution, Termination
+from fluxopt.solution import Solution, SolverInfo, StageSolution, Termination
 from fluxopt.tables import BAILLEURS_COLUMNS, CIL_COLUMNS, SEGMENTS_COLUMNS, SHARES_COLUMNS, lp_values, shape_tables
 
 if TYPE_CHECKING:
@@ -86,12 +86,6 @@ class ModelSize:
 
 
 @dataclass(frozen=True)
-class SolverSummary:
-    name: str
-    version: str
-
-
-@dataclass(frozen=True)
 class Versions:
     fluxopt: str
     pyomo: str
@@ -125,7 +119,7 @@ class Summary:
     warnings: list[Problem]
     ajustements: list[TargetAdjustment]
     model_size: ModelSize
-    solver: SolverSummary
+    solver: SolverInfo
     versions: Versions
     timings: Timings
 
@@ -228,7 +222,7 @@ def make_result(built: Build, solution: Solution, options: Options) -> Result:
                      for r in base.ajustements.itertuples(index=False)],
         model_size=ModelSize(lp.num_col, lp.num_row, len(base.segments), int(base.pairs["active"].sum()),
                              len(base.cil)),
-        solver=SolverSummary(solution.solver.name, solution.solver.version),
+        solver=solution.solver,
         versions=versions(),
         timings=Timings(round(inst.load_seconds, 4), round(built.seconds, 4),
                         {s.name: round(s.seconds, 4) for s in solution.stages}),
