@@ -26,26 +26,42 @@ class CellError(Exception):
     """A cell that cannot be read as its column's kind; the message is for the user."""
 
 
+#: The one syntax of a number written as text: ASCII digits, an optional point and exponent
+#: (no '1_000', no other scripts' digits, no hexadecimal); spaces between thousands are removed first.
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+_NOT_FINITE = re.compile(r"[+-]?(inf|infinity|nan)", re.ASCII | re.IGNORECASE)
+#: Longest text read as a number (a longer one is not a number anyone typed).
+MAX_NUMBER_TEXT = 64
+
+
 def _number(value: Any) -> float:
+    """A finite real from a cell: int, float or text (see ``_NUMBER``); never a boolean."""
     if isinstance(value, bool):
         raise CellError(f"'{value}' is not a number")
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and value.bit_length() > 64:  # beyond int64 (and maybe the floats)
+            raise CellError(f"a number of about {int(value.bit_length() * 0.30103)} digits is far too large")
         number = float(value)
+    elif isinstance(value, str):
+        text = _SPACES.sub("", value.strip())
+        shown = value if len(value) <= MAX_NUMBER_TEXT else f"{value[:20]}... ({len(value)} characters)"
+        if len(text) > MAX_NUMBER_TEXT:
+            raise CellError(f"'{shown}' is not a number (too long)")
+        if _NOT_FINITE.fullmatch(text):
+            raise CellError(f"'{value}' is not a finite number")
+        if not _NUMBER.fullmatch(text):
+            hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
+            raise CellError(f"'{shown}' is not a number{hint}")
+        number = float(text)
     else:
-        try:
-            number = float(value)  # the common case; thousands separated by spaces need the next step
-        except TypeError:
-            raise CellError(f"{value!r} is not a number") from None
-        except ValueError:
-            text = _SPACES.sub("", str(value))
-            try:
-                number = float(text)
-            except ValueError:
-                hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
-                raise CellError(f"'{value}' is not a number{hint}") from None
+        raise CellError(f"{value!r} is not a number")
     if not math.isfinite(number):
         raise CellError(f"'{value}' is not a finite number")
     return number
+
+
+def _bound(number: float) -> str:
+    return f"{number:,.0f}".replace(",", " ") if float(number).is_integer() else f"{number:g}"
 
 
 def code(value: Any) -> str:
@@ -94,10 +110,14 @@ def _fraction(value: Any) -> float:
     return number
 
 
+#: Years an instance may name (``annee``, ``fin_droits``).
+YEARS = (1900, 2200)
+
+
 def year(value: Any) -> int:
     number = _number(value)
-    if not number.is_integer():
-        raise CellError(f"'{value}' is not a year")
+    if not number.is_integer() or not YEARS[0] <= number <= YEARS[1]:
+        raise CellError(f"'{value}' is not a year between {YEARS[0]} and {YEARS[1]}")
     return int(number)
 
 
@@ -121,10 +141,27 @@ def _convention(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """A column's kind (``parse``), whether it is required, its default and dtype, and for a
+    number its plausible range ``high`` (the low bound is the kind's: 0 for counts)."""
+
     parse: Callable[[Any], Any]
     required: bool = False
     default: Any = None
     dtype: str = "object"
+    high: float | None = None
+
+    def read(self, value: Any) -> Any:
+        """The cell as this column's value, or :class:`CellError` (bad kind, out of range)."""
+        outcome = self.parse(value)
+        if self.high is not None and outcome > self.high:
+            raise CellError(f"{value} is too large: at most {_bound(self.high)} here")
+        return outcome
+
+
+#: Plausible bounds: dwellings of one segment or one réservataire's rights, and yearly flows
+#: (releases, lettings); far below what int64 and the LP solver accept.
+MAX_DWELLINGS = 10_000_000
+MAX_FLOW = 1e9
 
 
 _MISSING = float("nan")
@@ -138,14 +175,14 @@ SPECS: dict[str, dict[str, Column]] = {
         "commune": Column(_commune, True),
         "epci": Column(code, True),
         "qpv": Column(_boolean, True, dtype="bool"),
-        "logements": Column(_integer, True, dtype="int64"),
-        "logements_hors_flux": Column(_integer, False, 0, "int64"),
-        "liberations": Column(_count, False, _MISSING, "float64"),
+        "logements": Column(_integer, True, dtype="int64", high=MAX_DWELLINGS),
+        "logements_hors_flux": Column(_integer, False, 0, "int64", MAX_DWELLINGS),
+        "liberations": Column(_count, False, _MISSING, "float64", MAX_FLOW),
         "taux_rotation": Column(_fraction, False, _MISSING, "float64"),
-        "mises_en_service": Column(_count, False, 0.0, "float64"),
-        "mutations_internes": Column(_count, False, 0.0, "float64"),
-        "relogements": Column(_count, False, 0.0, "float64"),
-        "attributions": Column(_count, False, _MISSING, "float64"),
+        "mises_en_service": Column(_count, False, 0.0, "float64", MAX_FLOW),
+        "mutations_internes": Column(_count, False, 0.0, "float64", MAX_FLOW),
+        "relogements": Column(_count, False, 0.0, "float64", MAX_FLOW),
+        "attributions": Column(_count, False, _MISSING, "float64", MAX_FLOW),
     },
     "reservataires": {
         "reservataire": Column(code, True),
@@ -161,9 +198,9 @@ SPECS: dict[str, dict[str, Column]] = {
         "reservataire": Column(code, True),
         "commune": Column(_commune, True),
         "qpv": Column(_boolean, True, dtype="bool"),
-        "logements_reserves": Column(_integer, True, dtype="int64"),
-        "liberations": Column(_count, False, _MISSING, "float64"),
-        "attributions": Column(_count, False, _MISSING, "float64"),
+        "logements_reserves": Column(_integer, True, dtype="int64", high=MAX_DWELLINGS),
+        "liberations": Column(_count, False, _MISSING, "float64", MAX_FLOW),
+        "attributions": Column(_count, False, _MISSING, "float64", MAX_FLOW),
         "fin_droits": Column(year, False, _MISSING, "float64"),
     },
     "cil": {
@@ -257,7 +294,7 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> Typ
             outcome = parsed[col].get(key, _UNPARSED)
             if outcome is _UNPARSED:
                 try:
-                    outcome = s.parse(value)
+                    outcome = s.read(value)
                 except CellError as exc:
                     outcome = exc
                 parsed[col][key] = outcome

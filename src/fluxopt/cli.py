@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -100,11 +101,29 @@ def instance_options(func: Callable) -> Callable:
     return wrapper
 
 
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds (not nan, not inf)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+        return seconds
+
+
+SECONDS = Seconds()
+
+
 def solve_options(func: Callable) -> Callable:
     """The options of the commands that solve."""
 
     @instance_options
-    @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+    @click.option("--time-limit", type=SECONDS, metavar="S",
                   help="Time limit in seconds for all stages together.")
     @click.option("--solver", default="highs", show_default=True,
                   help="LP solver: highs (built in) or any installed solver Pyomo drives (glpk, cbc).")
@@ -135,6 +154,8 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
                              solver=solver, keep_duals=True)
     except InstanceError as exc:
         _invalid(exc)
+    except UsageError as exc:
+        _fail(EXIT_INVALID, [f"fluxopt: {exc}"])
     s = result.summary
     shown = s.warnings if report.verbose else s.warnings[:MAX_WARNINGS]
     for warning in shown:

@@ -8,6 +8,7 @@ reads the ``instance`` part and puts it all together.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from fluxopt.cells import META_KEYS, SPECS, CellError, code, typed_table, year
+from fluxopt.cells import META_KEYS, SPECS, YEARS, CellError, code, typed_table, year
 from fluxopt.checks import (
     check_patrimoine,
     check_perimeters,
@@ -26,8 +27,12 @@ from fluxopt.checks import (
     records,
 )
 from fluxopt.policy import Policy, PolicyError, check_values, flatten, resolve_policy
-from fluxopt.problems import InstanceError, Problem, closest
+from fluxopt.problems import InstanceError, Problem, closest, shown
 from fluxopt.readers import TABLES, RawInstance, read_raw
+
+
+#: A département code: 1 to 3 ASCII digits or 2A/2B (a number loses its leading zero).
+_TERRITOIRE = re.compile(r"[0-9]{1,3}|2[AaBb]", re.ASCII)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +91,14 @@ class Instance:
         return not self.differences(other)
 
 
+def _is_territoire(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    if isinstance(value, int) and not 0 < value < 1000:
+        return False
+    return bool(_TERRITOIRE.fullmatch(code(value)))
+
+
 def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
     """The `instance` keys, checked (missing keys are not reported when the whole part is missing)."""
     meta = dict(raw.meta)
@@ -94,6 +107,10 @@ def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
         if key not in META_KEYS:
             problems.append(Problem(src, raw.meta_rows.get(key), key,
                                     f"unknown key '{key}' is ignored{closest(key, META_KEYS)}", "warning"))
+    for key in ("nom", "politique"):
+        if meta.get(key) not in (None, "") and not isinstance(meta[key], str):
+            problems.append(Problem(src, raw.meta_rows.get(key), key, f"'{key}' must be a text, not {shown(meta[key])}"))
+            meta[key] = None
     out: dict[str, Any] = {
         "nom": str(meta.get("nom") or Path(raw.source).stem),
         "politique": str(meta.get("politique") or "elan-2020"),
@@ -105,8 +122,11 @@ def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
     if territoire in (None, ""):
         if raw.meta_found:
             problems.append(Problem(src, None, "territoire", "'territoire' (the département code, e.g. 33) is missing"))
+    elif not _is_territoire(territoire):
+        problems.append(Problem(src, raw.meta_rows.get("territoire"), "territoire",
+                                f"'territoire' must be a département code such as 33, 2A or 971, not {shown(territoire)}"))
     else:
-        numeric = isinstance(territoire, (int, float)) and not isinstance(territoire, bool)
+        numeric = isinstance(territoire, (int, float))
         out["territoire"] = code(territoire).zfill(2) if numeric else code(territoire)
     if meta.get("annee") in (None, ""):
         if raw.meta_found:
@@ -116,7 +136,8 @@ def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
             out["annee"] = year(meta["annee"])
         except CellError:
             problems.append(Problem(src, raw.meta_rows.get("annee"), "annee",
-                                    f"'annee' must be the year of the flux, not {meta['annee']!r}"))
+                                    f"'annee' must be the year of the flux (between {YEARS[0]} and {YEARS[1]}), "
+                                    f"not {shown(meta['annee'])}"))
     if not isinstance(out["surcharges"], Mapping):
         problems.append(Problem(src, raw.meta_rows.get("surcharges"), "surcharges",
                                 "'surcharges' must be a table of policy keys and values"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from fluxopt.problems import PolicyError, Problem, closest
+from fluxopt.problems import PolicyError, Problem, closest, shown
 
 #: Réservataire types of SPEC §2.
 TYPES = (
@@ -29,10 +30,17 @@ METHODS = ("rotation", "stock", "attributions")
 DEFAULT_POLICY = "elan-2020"
 
 
-def _fraction(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-        return "must be a number between 0 and 1"
-    return None
+def _real(low: float, high: float) -> Callable[[Any], str | None]:
+    """The check of a policy number: an int or float (not a boolean), finite, in [low, high]."""
+
+    def check(v: Any) -> str | None:
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and low <= v <= high
+        return None if ok else f"must be a number between {low:g} and {high:g}"
+
+    return check
+
+
+_fraction = _real(0, 1)
 
 
 def _boolean(v: Any) -> str | None:
@@ -57,15 +65,15 @@ def _order(v: Any) -> str | None:
     ok = (
         isinstance(v, (list, tuple))
         and len(v) > 0
+        and all(isinstance(s, str) for s in v)
         and len(set(v)) == len(v)
         and all(s in STAGES for s in v)
     )
     return None if ok else f"must be a list of distinct stages among {', '.join(STAGES)}"
 
 
-def _nonnegative(v: Any) -> str | None:
-    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0
-    return None if ok else "must be a number >= 0"
+#: Largest stage tolerance: a looser one would let a later stage undo an earlier optimum.
+MAX_TOLERANCE = 0.1
 
 
 #: Value of ``prefet.cible`` that keeps the préfet at its stock equivalence.
@@ -90,11 +98,11 @@ SCHEMA: dict[str, Any] = {
     "cil.strict": _boolean,
     "cil.relogements_q1": _boolean,
     "report.part": _fraction,
-    "report.plafond": _nonnegative,
+    "report.plafond": _real(0, 10),
     **{f"comportement.{t}": _interval for t in (*TYPES, "bailleur")},
     "prioritaires.part_min": _fraction,
     "objectif.ordre": _order,
-    "objectif.tolerance": _nonnegative,
+    "objectif.tolerance": _real(0, MAX_TOLERANCE),
 }
 OPTIONAL = {f"plafonds.{t}" for t in TYPES}
 
@@ -121,7 +129,7 @@ def check_values(values: Mapping[str, Any], source: str) -> list[Problem]:
                 Problem(source, None, key, f"unknown policy key '{key}'{closest(key, SCHEMA)}")
             )
         elif (msg := check(value)) is not None:
-            problems.append(Problem(source, None, key, f"'{key}' {msg}, not {value!r}"))
+            problems.append(Problem(source, None, key, f"'{key}' {msg}, not {shown(value)}"))
     return problems
 
 
@@ -199,6 +207,9 @@ class Policy:
         """A copy with dotted (or nested) overrides applied and validated."""
         if not overrides:
             return self
+        if not isinstance(overrides, Mapping):
+            raise PolicyError([Problem(source, None, None, "policy overrides must be a mapping of dotted keys to values "
+                                                           f"({{'plafonds.prefet': 0.25}}), not {shown(overrides)}")])
         flat = flatten(overrides)
         problems = check_values(flat, source)
         if problems:
@@ -265,8 +276,8 @@ def load_policy(
     path = _resolve(name_or_path, base)
     try:
         values = flatten(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PolicyError([Problem(path.name, None, None, f"not a valid TOML file: {exc}")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, OSError) as exc:
+        raise PolicyError([Problem(path.name, None, None, f"not a valid TOML file: {exc or type(exc).__name__}")]) from None
     problems = check_values(values, path.name)
     missing = sorted(set(SCHEMA) - OPTIONAL - set(values))
     problems += [Problem(path.name, None, k, f"required policy key '{k}' is missing") for k in missing]
@@ -298,6 +309,6 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise PolicyError([Problem("--set", None, None, f"'{text}' is not of the form key=value")])
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = raw.strip()
     return key.strip(), value

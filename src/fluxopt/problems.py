@@ -45,6 +45,17 @@ class PolicyError(InstanceError):
     """A policy file or an override that is not valid."""
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message: short, and safe for any value (huge integers, long texts)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<a number of about {int(value.bit_length() * 0.30103)} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[:limit - 20]}... ({len(text)} characters)"
+
+
 def closest(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix naming the closest choice, or ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

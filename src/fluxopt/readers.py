@@ -190,11 +190,14 @@ def parse_csv(text: str, source: str) -> tuple[RawTable | None, list[Problem]]:
     first = next((line for line in text.splitlines() if line.strip()), "")
     sep = ";" if first.count(";") > first.count(",") else ","
     numbered = []
-    for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=sep), start=1):
-        cells: list[Any] = []
-        for cell in record:
-            cells.append(cell.strip())
-        numbered.append((number, cells))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        for number, record in enumerate(reader, start=1):
+            numbered.append((number, [cell.strip() for cell in record]))
+    except csv.Error:  # a cell beyond the csv module's field limit (131,072 characters), or a stray quote
+        return None, [Problem(source, reader.line_num, None,
+                              f"a cell is longer than {csv.field_size_limit():,} characters (perhaps a quote \" "
+                              "that is never closed); no cell of an instance is that long")]
     table, problems = _table(source, numbered, "error")
     if table is not None:
         table.decimal_comma = sep == ";"
@@ -226,7 +229,7 @@ def read_csv_folder(folder: Path) -> RawInstance:
     meta: dict[str, Any] = {}
     meta_rows: dict[str, int] = {}
     meta_path = folder / "instance.toml"
-    files = [meta_path] if meta_path.is_file() else []
+    files: list[Path] = []
     meta_found = False
     if meta_path.is_file():
         try:
@@ -234,8 +237,13 @@ def read_csv_folder(folder: Path) -> RawInstance:
             meta = tomllib.loads(text)
             meta_rows = _toml_rows(text)
             meta_found = True
+            files.append(meta_path)
+        except OSError as exc:
+            problems.append(_unreadable(meta_path, exc))
         except UnicodeDecodeError:
             problems.append(Problem("instance.toml", None, None, "the file is not in UTF-8; re-save it as UTF-8 text"))
+        except RecursionError:
+            problems.append(Problem("instance.toml", None, None, "the file nests tables or arrays too deeply"))
         except tomllib.TOMLDecodeError as exc:
             problems.append(Problem("instance.toml", None, None,
                                     f"not a valid TOML file ({exc}); write one 'key = value' per line, text in quotes"))
@@ -249,8 +257,13 @@ def read_csv_folder(folder: Path) -> RawInstance:
             if name in REQUIRED_TABLES:
                 problems.append(Problem(f"{name}.csv", None, None, "file is missing"))
             continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # a folder named like a table, a broken link, no permission
+            problems.append(_unreadable(path, exc))
+            continue
         files.append(path)
-        csv_text, problem = _decode_csv(path.read_bytes(), path.name)
+        csv_text, problem = _decode_csv(data, path.name)
         if problem is not None or csv_text is None:
             problems += [problem] if problem is not None else []
             continue
@@ -266,6 +279,28 @@ def read_csv_folder(folder: Path) -> RawInstance:
                                                            f"ignored{closest(key, TABLES)}", "warning"))
     sha = _sha256_files(files, folder)
     return RawInstance(str(folder), "instance.toml", meta, tables, sha, folder, problems, meta_rows, meta_found)
+
+
+def _unreadable(path: Path, exc: OSError) -> Problem:
+    why = "it is a folder" if path.is_dir() else exc.strerror or type(exc).__name__
+    return Problem(path.name, None, None, f"the file cannot be read ({why}); it must be a readable CSV text file")
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of an instance file, or an :class:`InstanceError` saying why they cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InstanceError([_unreadable(path, exc)]) from None
+
+
+def _text(value: str) -> str:
+    """A text as UTF-8 can hold it: a lone surrogate (from a JSON '\\ud800' escape) becomes U+FFFD."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
 
 
 def _empty(source: str, name: str) -> Problem:
@@ -285,7 +320,7 @@ def _override_value(value: Cell) -> Any:
         return False
     try:
         return tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return value
 
 
@@ -325,7 +360,7 @@ def _meta_from_rows(source: str, records: Iterable[tuple[int, list[Any]]]) -> tu
 
 def read_xlsx(path: Path) -> RawInstance:
     """Read a workbook: a sheet per table, named like the CSV files; sheet `instance` holds key/value rows."""
-    data = path.read_bytes()
+    data = _read_bytes(path)
     sha = hashlib.sha256(data).hexdigest()
     import openpyxl  # heavy: only when a workbook is read
 
@@ -395,10 +430,10 @@ def _records_table(name: str, value: Any, source: str) -> tuple[RawTable | None,
         for key, cell in record.items():
             column = normalize_name(key)
             columns.setdefault(column)
-            if not isinstance(cell, (str, int, float)) and isinstance(cell, (Mapping, list, tuple)):
+            if not isinstance(cell, (str, int, float)) and not pd.api.types.is_scalar(cell):
                 problems.append(Problem(source, number, column, "a cell must be a number, a text, true/false or null"))
                 continue
-            cells[column] = _cell(cell)
+            cells[column] = _text(cell) if isinstance(cell, str) else _cell(cell)
         rows.append((number, cells))
     return RawTable(source, list(columns), rows, None), problems
 
@@ -423,7 +458,8 @@ def read_document(document: Any, source: str, label: str, sha: str, base_dir: Pa
     else:
         for key, value in parts[META].items():
             name = normalize_name(key)
-            meta[name] = value if name == "surcharges" or isinstance(value, (Mapping, list)) else _cell(value)
+            meta[name] = value if name == "surcharges" or isinstance(value, (Mapping, list)) \
+                else _cell(_text(value) if isinstance(value, str) else value)
     tables: dict[str, RawTable] = {}
     for name in TABLES:
         where = f"{name} ({label})"
@@ -448,14 +484,19 @@ def _kind(value: Any) -> str:
 
 def read_json(path: Path) -> RawInstance:
     """Read a JSON document (UTF-8, BOM accepted)."""
-    data = path.read_bytes()
+    data = _read_bytes(path)
     try:
         document = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise InstanceError([Problem(path.name, None, None, "not an instance: arrays or objects are nested too deeply "
+                                                            "(an instance has tables of records of cells)")]) from None
     except UnicodeDecodeError:
         raise InstanceError([Problem(path.name, None, None, "the file is not in UTF-8; re-save it as UTF-8 text")]) from None
     except json.JSONDecodeError as exc:
         raise InstanceError([Problem(path.name, exc.lineno, None,
                                      f"not valid JSON: {exc.msg} (line {exc.lineno}, character {exc.colno})")]) from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise InstanceError([Problem(path.name, None, None, "not an instance: a number has thousands of digits")]) from None
     return read_document(document, str(path), "JSON", hashlib.sha256(data).hexdigest(), path.parent)
 
 
@@ -482,6 +523,14 @@ def read_raw(source: Any) -> RawInstance:
         raise InstanceError([Problem(type(source).__name__, None, None,
                                      "not an instance: give a folder of CSV files, an .xlsx workbook, a .json file or a dict")])
     path = Path(source)
+    try:
+        return _read_path(path)
+    except OSError as exc:  # the folder cannot be listed, a file vanished while being read, ...
+        raise InstanceError([Problem(path.name or str(path), None, None,
+                                     f"cannot be read ({exc.strerror or type(exc).__name__})")]) from None
+
+
+def _read_path(path: Path) -> RawInstance:
     if path.is_dir():
         return read_csv_folder(path)
     if not path.exists():

@@ -71,6 +71,8 @@ def open_backend(lp: LinearProgram, solver: str = DEFAULT_SOLVER) -> Backend:
 
 def check_solver(solver: str) -> None:
     """Raise :class:`~fluxopt.problems.UsageError` unless ``solver`` can run here."""
+    if not isinstance(solver, str) or not solver.replace("_", "").replace("-", "").isalnum() or not solver.isascii():
+        raise UsageError(f"solver must be a solver name such as highs, appsi_highs or glpk, not {solver!r:.60}")
     if solver == DEFAULT_SOLVER:
         return
     from fluxopt.solvers.pyomo_backend import solver_available

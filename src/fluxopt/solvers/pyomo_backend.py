@@ -3,6 +3,8 @@ generated from the LP (:mod:`fluxopt.model`): for cross-checking the direct HiGH
 
 from __future__ import annotations
 
+import logging
+
 import time
 
 import numpy as np
@@ -29,11 +31,17 @@ STATUS_MAP: dict[Condition, Termination] = {
 
 
 def solver_available(name: str) -> bool:
-    """Whether Pyomo knows ``name`` and finds it installed."""
+    """Whether Pyomo knows ``name`` and finds it installed (quietly: Pyomo logs a traceback for an
+    unknown name)."""
+    pyomo_log = logging.getLogger("pyomo")
+    level = pyomo_log.level
+    pyomo_log.setLevel(logging.CRITICAL)
     try:
         return bool(pyo.SolverFactory(name).available(exception_flag=False))
     except Exception:  # Pyomo raises on names it does not know at all
         return False
+    finally:
+        pyomo_log.setLevel(level)
 
 
 class PyomoBackend:

@@ -1,0 +1,237 @@
+"""Regression tests of issue 10: every class of bad input ends in a clean problem (file, row,
+column), never a traceback, a wrap-around or a silently wrong answer."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from inputs_support import EXEMPLE, document
+
+import fluxopt
+from fluxopt.cli import main
+from fluxopt.problems import InstanceError, Problem, UsageError
+from fluxopt.validate import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _copy(tmp_path: Path, name: str = "inst") -> Path:
+    return Path(shutil.copytree(EXEMPLE, tmp_path / name))
+
+
+def _set_cell(folder: Path, table: str, row: int, column: str, value: str) -> None:
+    """Set one cell of a CSV file (``row`` counted as the file's line, header = 1)."""
+    import csv
+
+    path = folder / f"{table}.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        lines = list(csv.reader(fh))
+    header = lines[0]
+    if column not in header:
+        header.append(column)
+        for line in lines[1:]:
+            line.append("")
+    lines[row - 1][header.index(column)] = value
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(lines)
+
+
+def _errors(source: Any) -> list[Problem]:
+    problems, instance = validate(source)
+    assert instance is None, "the instance should be invalid"
+    return [p for p in problems if p.severity == "error"]
+
+
+def _one(source: Any, file: str, row: int | None, column: str | None) -> Problem:
+    found = [p for p in _errors(source) if p.file == file and p.row == row and p.column == column]
+    assert found, f"no error at {file}, {row}, {column}: {_errors(source)}"
+    with pytest.raises(InstanceError):
+        fluxopt.load_instance(source)
+    return found[0]
+
+
+# ---- class 1: integers beyond int64 never wrap ------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "9223372036854775807", "1e308", "1" * 30, "10000001"])
+@pytest.mark.parametrize("table, column", [("stock", "logements_reserves"), ("patrimoine", "logements"),
+                                           ("patrimoine", "logements_hors_flux")])
+def test_huge_integers_are_refused(tmp_path: Path, table: str, column: str, value: str) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, table, 2, column, value)
+    problem = _one(folder, f"{table}.csv", 2, column)
+    assert "too large" in problem.message and "-9223372036854775808" not in problem.message
+
+
+def test_huge_integers_through_the_api_and_json(tmp_path: Path) -> None:
+    for value in (2**63 - 1, 2**63, 10**30, 10**400):
+        doc = document()
+        doc["stock"][0]["logements_reserves"] = value
+        _one(doc, "stock (JSON)", 1, "logements_reserves")
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(document()).replace('"logements_reserves": 60', '"logements_reserves": ' + "9" * 5000))
+    with pytest.raises(InstanceError, match="thousands of digits"):
+        fluxopt.load_instance(path)
+
+
+# ---- class 2: crashes -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("column", ["liberations", "mises_en_service", "mutations_internes", "relogements"])
+@pytest.mark.parametrize("value", ["1e16", "1e308", "1000000001"])
+def test_flows_beyond_what_the_solver_accepts(tmp_path: Path, column: str, value: str) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "patrimoine", 2, column, value)
+    assert "too large" in _one(folder, "patrimoine.csv", 2, column).message
+
+
+def test_a_huge_cell_is_a_problem(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "reservataires", 2, "nom", "x" * 200_000)
+    problem = _one(folder, "reservataires.csv", 2, None)
+    assert "longer than" in problem.message
+
+
+def test_a_table_that_is_a_folder_or_a_broken_link(tmp_path: Path) -> None:
+    folder = _copy(tmp_path, "a")
+    (folder / "cil.csv").unlink()
+    (folder / "cil.csv").mkdir()
+    assert "folder" in _one(folder, "cil.csv", None, None).message
+    other = _copy(tmp_path, "b")
+    (other / "stock.csv").unlink()
+    os.symlink(other / "nowhere.csv", other / "stock.csv")
+    assert "cannot be read" in _one(other, "stock.csv", None, None).message
+
+
+@pytest.mark.parametrize("order", [[["ecart_cil"]], [{"a": 1}], "ecart_cil", [1, 2], []])
+def test_objective_order_must_be_a_list_of_names(tmp_path: Path, order: Any) -> None:
+    with pytest.raises(InstanceError, match="objectif.ordre"):
+        fluxopt.solve(EXEMPLE, overrides={"objectif.ordre": order})
+    doc = document()
+    doc["instance"]["surcharges"] = {"objectif": {"ordre": order}}
+    _one(doc, "instance (JSON)", None, "surcharges.objectif.ordre")
+    result = CliRunner().invoke(main, ["solve", str(EXEMPLE), "-o", str(tmp_path / "o"), "--set",
+                                       f"objectif.ordre={json.dumps(order)}"])
+    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "objectif.ordre" in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("value", ["1" * 300, "1e300", "inf", "nan", "-5", "0.5"])
+def test_tolerance_is_finite_and_small(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(main, ["solve", str(EXEMPLE), "-o", str(tmp_path / "o"), "--set",
+                                       f"objectif.tolerance={value}"])
+    assert result.exit_code == 2, result.output
+    assert "between 0 and 0.1" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("annee", ["1" * 300, "1e300", "-5", "20250", "2025.5", "true", "[2025]"])
+def test_annee_is_a_plausible_year(tmp_path: Path, annee: str) -> None:
+    folder = _copy(tmp_path)
+    text = (folder / "instance.toml").read_text(encoding="utf-8")
+    (folder / "instance.toml").write_text(text.replace("annee = 2025", f"annee = {annee}"), encoding="utf-8")
+    assert "annee" in _one(folder, "instance.toml", 3, "annee").message
+
+
+@pytest.mark.parametrize("value", ["-5", "1899", "2201", "1e300", "2030.5"])
+def test_fin_droits_is_a_plausible_year(tmp_path: Path, value: str) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "stock", 2, "fin_droits", value)
+    assert "year between 1900 and 2200" in _one(folder, "stock.csv", 2, "fin_droits").message
+
+
+def test_deeply_nested_json(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InstanceError, match="nested too deeply"):
+        fluxopt.load_instance(path)
+
+
+@pytest.mark.parametrize("cell", [[1, 2], {"a": 1}, (1,)])
+def test_an_array_as_a_cell(cell: Any) -> None:
+    doc = document()
+    doc["patrimoine"][0]["logements"] = cell
+    _one(doc, "patrimoine (JSON)", 1, "logements")
+
+
+def test_a_numpy_array_as_a_cell() -> None:
+    import numpy as np
+    import pandas as pd
+
+    doc = document()
+    frame = pd.DataFrame(doc["patrimoine"])
+    frame["logements"] = frame["logements"].astype(object)
+    frame.at[0, "logements"] = np.array([1, 2])
+    doc["patrimoine"] = frame
+    _one(doc, "patrimoine (JSON)", 1, "logements")
+
+
+@pytest.mark.parametrize("kwargs", [{"time_limit": "abc"}, {"time_limit": float("nan")}, {"time_limit": -1},
+                                    {"time_limit": True}, {"solver": 123}, {"solver": "no such"}, {"solver": "nosuch"}])
+def test_bad_arguments_raise_usage_error(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(UsageError):
+        fluxopt.solve(EXEMPLE, **kwargs)
+
+
+@pytest.mark.parametrize("overrides", [[1, 2], "plafonds.prefet=0.2", 3])
+def test_overrides_that_are_not_a_mapping(overrides: Any) -> None:
+    with pytest.raises(InstanceError, match="mapping"):
+        fluxopt.solve(EXEMPLE, overrides=overrides)
+
+
+def test_unknown_solver_prints_no_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["solve", str(EXEMPLE), "-o", str(tmp_path / "o"), "--solver", "nosuch"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_lone_surrogate_in_a_name(tmp_path: Path) -> None:
+    doc = document()
+    doc["reservataires"][0]["nom"] = "Pr\ud800fet"
+    doc["instance"]["nom"] = "ex\udfffemple"
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # ensure_ascii: written as \\ud800 escapes
+    result = fluxopt.solve(path)
+    out = fluxopt.write_result(result, tmp_path / "out")
+    assert "\ufffd" in json.loads((out / "summary.json").read_text(encoding="utf-8"))["instance"]["nom"]
+
+
+# ---- class 5: accepted without a word -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["1_000", "١٠٠", "٣", "0x10", "1e3_0", "true"])
+def test_number_syntax_is_strict(tmp_path: Path, value: str) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "stock", 2, "logements_reserves", value)
+    assert "not a number" in _one(folder, "stock.csv", 2, "logements_reserves").message
+
+
+def test_booleans_are_not_numbers() -> None:
+    doc = document()
+    doc["stock"][0]["logements_reserves"] = True
+    _one(doc, "stock (JSON)", 1, "logements_reserves")
+
+
+@pytest.mark.parametrize("value", ["[33]", "true", "{a = 1}", "1e300", "-5", "'3 3'"])
+def test_territoire_is_a_code(tmp_path: Path, value: str) -> None:
+    folder = _copy(tmp_path)
+    text = (folder / "instance.toml").read_text(encoding="utf-8")
+    (folder / "instance.toml").write_text(text.replace('territoire = "33"', f"territoire = {value}"), encoding="utf-8")
+    assert "département code" in _one(folder, "instance.toml", 2, "territoire").message
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0"])
+def test_time_limit_must_be_positive_and_finite(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(main, ["solve", str(EXEMPLE), "-o", str(tmp_path / "o"), "--time-limit", value])
+    assert result.exit_code == 2 and "--time-limit" in result.output and not (tmp_path / "o").exists()
+
+
+def test_valid_numbers_still_read(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "stock", 2, "logements_reserves", " 60 ")
+    _set_cell(folder, "patrimoine", 2, "liberations", "1.2e1")
+    inst = fluxopt.load_instance(folder)
+    assert int(inst.stock["logements_reserves"].iloc[0]) == 60
+    assert copy.copy(inst.patrimoine["liberations"].iloc[0]) == 12.0
