@@ -114,6 +114,15 @@ def _fraction(value: Any) -> float:
 YEARS = (1900, 2200)
 
 
+def _percent(value: Any) -> float:
+    """A percentage in [0, 100] ('25', '25 %' or 25)."""
+    text = str(value).strip()
+    number = _number(text[:-1] if not isinstance(value, (int, float)) and text.endswith("%") else value)
+    if not 0 <= number <= 100:
+        raise CellError(f"{value} is not a percentage between 0 and 100")
+    return number
+
+
 def year(value: Any) -> int:
     number = _number(value)
     if not number.is_integer() or not YEARS[0] <= number <= YEARS[1]:
@@ -219,6 +228,12 @@ SPECS: dict[str, dict[str, Column]] = {
         "bailleur": Column(code, True),
         "reservataire": Column(code, True),
         "logements": Column(_number, True, dtype="float64"),
+    },
+    "accords": {
+        "bailleur": Column(code, True),
+        "reservataire": Column(code, True),
+        "logements": Column(_count, False, _MISSING, "float64", MAX_FLOW),
+        "flux_pct": Column(_percent, False, _MISSING, "float64"),
     },
 }
 META_KEYS = ("nom", "territoire", "annee", "politique", "surcharges")

@@ -205,3 +205,40 @@ def check_report(t: TypedTable, p: TypedTable, r_table: TypedTable, problems: li
         for r in records(rows[~rows[column].isin(list(names))]):
             problems.append(Problem(t.source, int(r["row"]), column,
                                     f"'{r[column]}' is not in {known}{closest(r[column], names)}"))
+
+
+def check_accords(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table: TypedTable, res: pd.DataFrame,
+                  problems: list[Problem]) -> None:
+    """Each agreement names a bailleur and a réservataire, once per pair, with exactly one of
+    ``logements`` and ``flux_pct``, and the bailleur has segments in the réservataire's perimeter."""
+    src = t.source
+    duplicates(t, ["bailleur", "reservataire"],
+               lambda r: f"the agreement of {r['reservataire']} at bailleur {r['bailleur']}", problems)
+    for r in records(t.frame):
+        given = [c for c in ("logements", "flux_pct") if not pd.isna(r[c]) or c in t.bad and r["row"] in t.bad[c]]
+        if len(given) != 1:
+            problems.append(Problem(src, int(r["row"]), "logements" if not given else "flux_pct",
+                                    "an agreement gives either 'logements' (dwellings per year) or 'flux_pct' "
+                                    "(percent of the flux on the réservataire's perimeter), one of the two"))
+    for column, table, known in (("bailleur", p, "patrimoine"), ("reservataire", r_table, "reservataires")):
+        if table.usable and not table.has_bad(column):
+            names = set(table.frame[column].tolist())
+            rows = t.valid(column)
+            for r in records(rows[~rows[column].isin(list(names))]):
+                problems.append(Problem(src, int(r["row"]), column,
+                                        f"'{r[column]}' is not in {known}{closest(r[column], names)}"))
+    if p.has_bad("bailleur", "commune") or r_table.has_bad("reservataire") or "communes" not in res:
+        return
+    communes_of = dict(zip(res["reservataire"].tolist(), res["communes"].tolist()))
+    held: dict[str, set[str]] = {}
+    for b, c in zip(patrimoine["bailleur"].tolist(), patrimoine["commune"].tolist()):
+        held.setdefault(b, set()).add(c)
+    for r in records(t.valid("bailleur", "reservataire")):
+        b, holder = r["bailleur"], r["reservataire"]
+        if b not in held or holder not in communes_of:
+            continue
+        perimeter = communes_of[holder]
+        if perimeter is not None and not held[b] & set(perimeter):
+            problems.append(Problem(src, int(r["row"]), "reservataire",
+                                    f"bailleur {b} has no dwelling in the perimeter of {holder}: "
+                                    "an agreement can only cover its perimeter"))

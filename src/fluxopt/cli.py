@@ -129,6 +129,9 @@ def solve_options(func: Callable) -> Callable:
                   help="LP solver: highs (built in) or any installed solver Pyomo drives (glpk, cbc).")
     @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
     @click.option("--verbose", "-v", is_flag=True, help="Also print model size, solver and timings.")
+    @click.option("--accords", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
+                  help="Shares already agreed (bailleur, reservataire, logements or flux_pct), replacing the "
+                       "instance's accords.")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs["quiet"] and kwargs["verbose"]:
@@ -140,7 +143,7 @@ def solve_options(func: Callable) -> Callable:
 
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, report: Reporter) -> Result:
+                    solver: str, report: Reporter, accords: Path | None = None) -> Result:
     """Load, solve with duals kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
     from fluxopt.api import solve_built
     from fluxopt.builder import build
@@ -148,7 +151,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
 
     try:
         overrides = _overrides(assignments)
-        inst = load_instance(instance)
+        inst = load_instance(instance, tables={"accords": accords} if accords else None)
         report.progress(f"loaded {inst.describe()} ({inst.load_seconds:.2f} s)")
         result = solve_built(build(inst, policy=policy, overrides=overrides), time_limit=time_limit,
                              solver=solver, keep_duals=True)
@@ -245,7 +248,8 @@ def main() -> None:
               help="Result folder [default: resultats-<instance name> in the current folder].")
 @click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier fluxopt result.")
 def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                  solver: str, quiet: bool, verbose: bool, out: Path | None, force: bool) -> None:
+                  solver: str, quiet: bool, verbose: bool, accords: Path | None, out: Path | None,
+                  force: bool) -> None:
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
@@ -260,7 +264,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     report = Reporter(quiet, verbose)
     out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
     _check_out(out, force)
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, accords)
     from fluxopt.write import write_result
 
     start = time.perf_counter()
@@ -290,7 +294,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 @main.command("explain")
 @solve_options
 def explain_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, quiet: bool, verbose: bool) -> None:
+                    solver: str, quiet: bool, verbose: bool, accords: Path | None) -> None:
     """Explain, in domain words, why the proposal for INSTANCE departs from equivalence.
 
     For each pair whose share differs from its target: the binding constraints (a cap, a CIL
@@ -303,7 +307,7 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     Example:
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
     """
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose))
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose), accords)
     from fluxopt.explanations import explain
 
     click.echo(explain(result).to_markdown().rstrip("\n"))

@@ -273,6 +273,10 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[Pai
         if abs(p["ecart"]) <= DEVIATION_TOL * max(1.0, p["cible"]):
             continue
         pair = (p["bailleur"], p["reservataire"])
+        if p["accord"]:
+            out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]),
+                                       [f"agreed by the parties (accords): {p['logements']:.2f} dwellings/year"]))
+            continue
         members = set(base.members[pair])
         epcis = {epci_of[s] for s in members} & set(namer.cil.index)
         touching = [r for r in rows if _touches(r[0], r[1], pair, p["type"], members, epcis)]
@@ -347,6 +351,10 @@ def infeasible_subset(result: Result, stage: str) -> list[str]:
         texts.append(text if text is not None else f"{name}{index_name(index)}")
     for j in iis.columns:
         name, index = lp.column_of(j)
+        if name == "X":
+            b, r = _index(index)
+            texts.append(f"the agreement of {namer.holder(r)} at bailleur {b} (accords): "
+                         f"{lp.col_lower[j]:.2f} dwellings/year")
         if name in ("d1", "d2"):
             where = "outside QPV" if name == "d1" else "in QPV"
             texts.append(f"strict mode (cil.strict = true): no shortfall allowed on the CIL target {where} "

@@ -34,11 +34,12 @@ class Baseline:
     """What the LP is built from.
 
     ``segments``: one row per segment, indexed by ``key``, with F (flux base), L, N, RL
-    (relogements), epci, qpv. ``pairs``: one row per (bailleur, réservataire) with rights or
-    with a target given by an adjustment, with flux_base (F_br), flux_base_qpv, p0,
+    (relogements), epci, qpv. ``pairs``: one row per (bailleur, réservataire) with rights, with
+    a target given by an adjustment, or agreed, with flux_base (F_br), flux_base_qpv, p0,
     cible_equivalence (p0 F_br), cible (T after the adjustments), origine_cible (``equivalence``
     or the '+'-joined codes of the rules that moved it), methode ('' without rights), active,
-    uniforme. ``ajustements``: one row per target adjustment (``ADJUSTMENT_COLUMNS``):
+    uniforme, accord (agreed in ``accords``) and logements_accord (the agreed X, NaN
+    otherwise). ``ajustements``: one row per target adjustment (``ADJUSTMENT_COLUMNS``):
     ``logements`` is the change of the target for ``prefet_cible``, the dwellings moved to
     ``vers`` for ``defaut_vers_prefet``, the carry-over as given for ``report``; ``message`` the
     sentence of its warning.
@@ -245,11 +246,25 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
                                 f"pair {b} / {r}: the former rights are worth "
                                 f"{100 * p0:.1f} % of the flux, more than all of it", "warning"))
     pairs, links, ajustements = _adjust(inst, policy, seg, pairs, warnings)
+    pairs = _agree(inst, pairs)
     cil = inst.cil.copy()
     cil["alpha"] = cil["part_q1_hors_qpv"].fillna(policy.part_q1_hors_qpv)
     cil["beta"] = cil["part_autres_qpv"].fillna(policy.part_autres_qpv)
     return Baseline(seg, pairs, links, cil[["epci", "alpha", "beta"]].sort_values("epci").reset_index(drop=True),
                     inst.reservataires, q1, q1_b, warnings, ajustements)
+
+
+def _agree(inst: Instance, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``logements_accord``: the dwellings per year agreed for a pair (SPEC §4 "Agreements"):
+    ``logements`` as given, or ``flux_pct`` percent of F_{b,r}; NaN for a pair not agreed."""
+    acc = inst.accords
+    agreed = pd.Series(acc["logements"].to_numpy(dtype=float),
+                       index=pd.MultiIndex.from_arrays([acc["bailleur"], acc["reservataire"]]))
+    pct = pd.Series(acc["flux_pct"].to_numpy(dtype=float), index=agreed.index)
+    index = pd.MultiIndex.from_arrays([pairs["bailleur"], pairs["reservataire"]])
+    given, rate = agreed.reindex(index).to_numpy(), pct.reindex(index).to_numpy()
+    flux = pairs["flux_base"].to_numpy(dtype=float)
+    return pairs.assign(logements_accord=np.where(np.isnan(given), rate / 100 * flux, given))
 
 
 def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFrame,
@@ -316,7 +331,10 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
             f"pair {b} / {r}: the carry-over of {amount:+.2f} dwellings changes the target from {before:.2f} "
             f"to {after:.2f} dwellings/year{clipped}", "warning"))
 
-    # The final pairs: every pair with rights or a target, sorted by bailleur then réservataire.
+    # The final pairs: every pair with rights, a target or an agreement, sorted by bailleur then réservataire.
+    agreed = set(zip(inst.accords["bailleur"].tolist(), inst.accords["reservataire"].tolist()))
+    for key in agreed:
+        target.setdefault(key, 0.0)
     keys = sorted(set(target))
     final = pd.DataFrame(keys, columns=["bailleur", "reservataire"])
     final.insert(2, "type", [kind[r] for r in final["reservataire"].tolist()])
@@ -332,14 +350,15 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
     at, pair = links["seg"].to_numpy(), links["pair"].to_numpy()
     final["flux_base"] = np.bincount(pair, weights=F[at], minlength=len(final))
     final["flux_base_qpv"] = np.bincount(pair, weights=np.where(qpv[at], F[at], 0.0), minlength=len(final))
-    for b, r, t in final.loc[(final["cible"] > 0) & (final["flux_base"] <= 0), ["bailleur", "reservataire", "cible"]] \
-            .itertuples(index=False):
+    final["accord"] = [k in agreed for k in keys]
+    lost = (final["cible"] > 0) & (final["flux_base"] <= 0) & ~final["accord"]
+    for b, r, t in final.loc[lost, ["bailleur", "reservataire", "cible"]].itertuples(index=False):
         warnings.append(Problem(src, int(row_of[r]), "perimetre",
                                 f"pair {b} / {r}: its target of {t:.2f} dwellings/year has no flux on its perimeter "
                                 "at this bailleur; the pair gets none", "warning"))
-    final["active"] = (final["cible"] > 0) & (final["flux_base"] > 0)
+    final["active"] = ((final["cible"] > 0) & (final["flux_base"] > 0)) | final["accord"]
     final["uniforme"] = final["type"].isin(PREFET_TYPES) & policy.uniforme
     columns = ["bailleur", "reservataire", "type", "flux_base", "flux_base_qpv", "p0", "cible_equivalence", "cible",
-               "origine_cible", "methode", "active", "uniforme"]
+               "origine_cible", "methode", "active", "uniforme", "accord"]
     ajustements = pd.DataFrame(rows, columns=ADJUSTMENT_COLUMNS) if rows else _no_adjustments()
     return final[columns], links, ajustements

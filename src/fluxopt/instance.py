@@ -18,6 +18,7 @@ import pandas as pd
 
 from fluxopt.cells import META_KEYS, SPECS, YEARS, CellError, code, typed_table, year
 from fluxopt.checks import (
+    check_accords,
     check_patrimoine,
     check_perimeters,
     check_q1_bounds,
@@ -28,7 +29,7 @@ from fluxopt.checks import (
 )
 from fluxopt.policy import Policy, PolicyError, check_values, flatten, resolve_policy
 from fluxopt.problems import InstanceError, Problem, closest, shown
-from fluxopt.readers import TABLES, RawInstance, read_raw
+from fluxopt.readers import TABLES, RawInstance, add_table_files, read_raw
 
 
 #: A département code: 1 to 3 ASCII digits or 2A/2B (a number loses its leading zero).
@@ -41,7 +42,8 @@ class Instance:
     plus ``row`` (the row number the user sees in the source). ``patrimoine`` also carries
     ``liberations`` filled from ``taux_rotation``, ``logements_flux`` (N_s) and ``flux_base`` (F_s);
     ``reservataires`` carries ``communes``: the perimeter as a tuple of commune codes, or None
-    for the whole département; ``report`` is the carry-over of last year's bilan (may be empty)."""
+    for the whole département; ``report`` is the carry-over of last year's bilan and ``accords`` the
+    shares already agreed (both may be empty)."""
 
     nom: str
     territoire: str
@@ -53,6 +55,7 @@ class Instance:
     cil: pd.DataFrame
     bailleurs: pd.DataFrame
     report: pd.DataFrame
+    accords: pd.DataFrame
     source: str
     sha256: str
     warnings: tuple[Problem, ...] = field(default=())
@@ -182,6 +185,7 @@ def build_instance(raw: RawInstance) -> Instance:
                 problems.append(Problem(t["cil"].source, int(r["row"]), "epci",
                                         f"EPCI {r['epci']} has no segment in patrimoine{closest(r['epci'], epcis)}"))
     check_report(t["report"], t["patrimoine"], t["reservataires"], problems)
+    check_accords(t["accords"], t["patrimoine"], p, t["reservataires"], res, problems)
     duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
     check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
@@ -196,14 +200,22 @@ def build_instance(raw: RawInstance) -> Instance:
         nom=meta["nom"], territoire=meta["territoire"], annee=meta["annee"], policy=policy,
         patrimoine=p.reset_index(drop=True), reservataires=res.reset_index(drop=True),
         stock=t["stock"].frame, cil=t["cil"].frame, bailleurs=t["bailleurs"].frame, report=t["report"].frame,
+        accords=t["accords"].frame,
         source=raw.source, sha256=raw.sha256, warnings=tuple(problems),
         sources={name: table.source for name, table in t.items()}, surcharges=flatten(meta["surcharges"]),
     )
 
 
-def load_instance(source: str | Path | Mapping[str, Any]) -> Instance:
+def load_instance(source: str | Path | Mapping[str, Any], *,
+                  tables: Mapping[str, str | Path] | None = None) -> Instance:
     """Read and validate an instance (SPEC §2) from a CSV folder, an .xlsx workbook, a .json file
-    or a mapping of the JSON shape; raise :class:`InstanceError` listing every problem."""
+    or a mapping of the JSON shape; raise :class:`InstanceError` listing every problem.
+
+    ``tables`` adds (or replaces) tables from CSV files: ``{"accords": "accords.csv"}``.
+    """
     start = time.perf_counter()
-    inst = build_instance(read_raw(source))
+    raw = read_raw(source)
+    if tables:
+        raw = add_table_files(raw, tables)
+    inst = build_instance(raw)
     return dataclasses.replace(inst, load_seconds=time.perf_counter() - start)

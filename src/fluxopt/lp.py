@@ -213,6 +213,7 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     n_pairs = len(pairs)
     T = pairs["cible"].to_numpy(dtype=float)
     uniform = pairs["uniforme"].to_numpy(dtype=bool)
+    agreed = pairs["accord"].to_numpy(dtype=bool)  # X fixed, out of ecart_max and ecart_total
     flux_br, flux_qpv = pairs["flux_base"].to_numpy(dtype=float), pairs["flux_base_qpv"].to_numpy(dtype=float)
 
     # x: one column per active pair and segment of S_{b,r}, grouped by pair.
@@ -266,6 +267,8 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     free[held] = False
     col_lower[OWN.start + np.flatnonzero(free)] = F[free]  # nobody holds the segment: own_s = F_s
     col_upper[OWN.start + np.flatnonzero(free)] = F[free]
+    fixed_x = XB.start + np.flatnonzero(agreed)
+    col_lower[fixed_x] = col_upper[fixed_x] = pairs["logements_accord"].to_numpy(dtype=float)[agreed]
     q_of_x = np.full(n_x, -1, dtype=np.int64)
     q_of_x[q_x] = Q.start + np.arange(len(q_x))
     o_of_seg = np.full(n_seg, -1, dtype=np.int64)
@@ -373,11 +376,15 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
                  -INF if inside else bounds, bounds if inside else INF)
 
     # Stage objectives: z bounds every relative departure, without dividing by T.
-    rows.add("ecart_max_def", pair_keys, np.concatenate([p, p, p]),
-             np.concatenate([UP.start + p, UM.start + p, np.full(n_pairs, Z.start)]),
-             np.concatenate([ones(n_pairs), ones(n_pairs), -T]), -INF, 0.0)
+    # Agreed pairs leave it: their departure is agreed.
+    free_pairs = np.flatnonzero(~agreed)
+    n = len(free_pairs)
+    j = np.arange(n)
+    rows.add("ecart_max_def", [pair_keys[k] for k in free_pairs.tolist()], np.concatenate([j, j, j]),
+             np.concatenate([UP.start + free_pairs, UM.start + free_pairs, np.full(n, Z.start)]),
+             np.concatenate([ones(n), ones(n), -T[free_pairs]]), -INF, 0.0)
     # x[r, s] - (F_s / F_br) X[b, r] = reg_x_plus - reg_x_minus.
-    share = F[x_seg[rx]] / flux_br[x_pair[rx]]
+    share = np.divide(F[x_seg[rx]], flux_br[x_pair[rx]], out=np.zeros(len(rx)), where=flux_br[x_pair[rx]] > 0)
     n = len(rx)
     j = np.arange(n)
     rows.add("regularite_x", RXP.index, np.tile(j, 4),
@@ -401,8 +408,9 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     costs = {stage: np.zeros(n_col) for stage in STAGES}
     costs["ecart_cil"][D1.start:D2.stop] = 1.0
     costs["ecart_max"][Z.start] = 1.0
-    costs["ecart_total"][UP.span] = 1.0 / T
-    costs["ecart_total"][UM.span] = 1.0 / T
+    weight = np.divide(1.0, T, out=np.zeros(n_pairs), where=~agreed & (T > 0))
+    costs["ecart_total"][UP.span] = weight
+    costs["ecart_total"][UM.span] = weight
     costs["regularite"][RXP.start:] = 1.0
 
     start, col_index, value = rows.matrix()

@@ -19,6 +19,7 @@ surrounding spaces (``Réservataires`` is ``reservataires``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -36,7 +37,7 @@ import pandas as pd
 
 from fluxopt.problems import InstanceError, Problem, Severity, closest
 
-TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs", "report")
+TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs", "report", "accords")
 REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
 META = "instance"
 #: Prefix of the keys of the `instance` sheet that override the policy (``surcharges.cil.strict``).
@@ -549,3 +550,31 @@ def _read_path(path: Path) -> RawInstance:
         return read_xlsx(path)
     raise InstanceError([Problem(path.name, None, None,
                                  "not an instance: give a folder of CSV files, an .xlsx workbook or a .json file")])
+
+
+def add_table_files(raw: RawInstance, files: Mapping[str, str | Path]) -> RawInstance:
+    """``raw`` with tables read from CSV files (``{"accords": "accords.csv"}``), replacing the
+    instance's own tables of those names; the SHA-256 then covers the added files too."""
+    tables = dict(raw.tables)
+    problems = list(raw.problems)
+    digest = hashlib.sha256(raw.sha256.encode())
+    for name, file in files.items():
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(path.name or str(path), None, None,
+                                    f"cannot be read ({exc.strerror or type(exc).__name__})"))
+            continue
+        digest.update(name.encode() + b"\0" + data + b"\0")
+        text, problem = _decode_csv(data, path.name)
+        if problem is not None or text is None:
+            problems += [problem] if problem is not None else []
+            continue
+        table, found = parse_csv(text, path.name)
+        problems += found
+        if table is None:
+            problems.append(_empty(path.name, name))
+        else:
+            tables[name] = table
+    return dataclasses.replace(raw, tables=tables, problems=problems, sha256=digest.hexdigest())

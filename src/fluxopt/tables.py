@@ -16,7 +16,7 @@ DIGITS = 6
 SHARES_COLUMNS = [
     "bailleur", "reservataire", "type", "methode", "flux_base", "equivalence_pct", "cible_equivalence",
     "origine_cible", "cible", "logements", "flux_pct", "ecart", "ecart_relatif", "prioritaires",
-    "logements_arrondis",
+    "logements_arrondis", "accord",
 ]
 SEGMENTS_COLUMNS = ["bailleur", "commune", "epci", "qpv", "titulaire", "type", "logements", "q1"]
 CIL_COLUMNS = ["epci", "objectif", "taux", "flux_base", "relogements", "requis", "atteint", "deficit"]
@@ -88,7 +88,8 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
     pairs["equivalence_pct"] = 100 * pairs["p0"]
     pairs["flux_pct"] = 100 * pairs["logements"] / pairs["flux_base"]
     pairs["ecart"] = pairs["logements"] - pairs["cible"]
-    pairs["ecart_relatif"] = pairs["ecart"] / pairs["cible"]
+    # A pair agreed without any target has no relative departure (empty, not infinite).
+    pairs["ecart_relatif"] = (pairs["ecart"] / pairs["cible"].where(pairs["cible"] > 0)).astype(float)
     part_min = policy.part_min_prioritaires
     pairs["prioritaires"] = np.where(pairs["type"] == "prefet", pairs["logements"], part_min * pairs["logements"])
 
