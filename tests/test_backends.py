@@ -16,8 +16,10 @@ import pytest
 
 import fluxopt
 from cli_instances import EXEMPLE, bundled_instances
+from fluxopt.api import solve_built
 from fluxopt.problems import UsageError
 from fluxopt.solution import Termination
+from fluxopt.solvers.highs import HighsBackend
 
 PYOMO_SOLVERS = ["appsi_highs", pytest.param("glpk", marks=pytest.mark.skipif(
     shutil.which("glpsol") is None, reason="GLPK (glpsol) is not installed"))]
@@ -57,13 +59,12 @@ def test_highs_stages_keep_raw_status_duals_and_fixing_rows() -> None:
     assert result.summary.versions.highspy == solution.solver.version
 
 
-def test_solving_twice_leaves_the_lp_unchanged() -> None:
+def test_solving_twice_gives_the_same_solution() -> None:
+    """The solved state lives in the Solution: a second solve of the same LP starts afresh."""
     built = fluxopt.build(EXEMPLE)
-    rows, nnz = built.lp.num_row, len(built.lp.value)
-    first = fluxopt.api.solve_built(built)
-    second = fluxopt.api.solve_built(built)
-    assert (built.lp.num_row, len(built.lp.value)) == (rows, nnz)
+    first, second = solve_built(built), solve_built(built)
     assert first.objectives == second.objectives
+    assert list(first.solution.fixed) == list(second.solution.fixed) == list(built.policy.ordre)
     assert np.array_equal(first.solution.values, second.solution.values)
 
 
@@ -86,3 +87,39 @@ def test_unknown_solver_is_a_usage_error() -> None:
 def test_bad_time_limit_is_a_usage_error(limit: object) -> None:
     with pytest.raises(UsageError, match="time_limit"):
         fluxopt.solve(EXEMPLE, time_limit=limit)  # type: ignore[arg-type]
+
+
+def test_highs_runs_after_pyomo_started_its_scheduler() -> None:
+    """Pyomo's appsi_highs starts HiGHS's process-wide thread scheduler with its default thread
+    count; the direct backend (one thread) must still run afterwards."""
+    fluxopt.solve(EXEMPLE, solver="appsi_highs")
+    result = fluxopt.solve(EXEMPLE)
+    assert result.status is Termination.OPTIMAL, [s.raw_status for s in result.stages]
+
+
+def test_time_limit_counts_each_stage_from_its_start() -> None:
+    """HiGHS's run clock adds up the runs of one object, and its time limit is read on that clock:
+    the limit given to a later stage is shifted by the time the earlier runs took."""
+    built = fluxopt.build(EXEMPLE)
+    backend = HighsBackend(built.lp)
+    backend.set_objective("ecart_cil")
+    assert backend.run(None).termination is Termination.OPTIMAL
+    spent = backend.highs.getRunTime()
+    assert spent > 0
+    backend.set_objective("ecart_max")
+    assert backend.run(5.0).termination is Termination.OPTIMAL
+    _, limit = backend.highs.getOptionValue("time_limit")
+    assert spent + 5.0 <= limit <= backend.highs.getRunTime() + 5.0
+
+
+def test_pyomo_backend_solves_an_lp_without_rows(tmp_path: Path) -> None:
+    """One right of 0 dwellings and no CIL: no active pair, no row; every stage is optimal at 0."""
+    folder = tmp_path / "i"
+    folder.mkdir()
+    (folder / "instance.toml").write_text('nom="t"\nterritoire="33"\nannee=2025\npolitique="elan-2020"\n')
+    (folder / "patrimoine.csv").write_text("bailleur,commune,epci,qpv,logements,liberations\nB1,33063,243300316,0,100,10\n")
+    (folder / "reservataires.csv").write_text("reservataire,type\nAL,action_logement\n")
+    (folder / "stock.csv").write_text("bailleur,reservataire,commune,qpv,logements_reserves\nB1,AL,33063,0,0\n")
+    for solver in ("highs", "appsi_highs"):
+        result = fluxopt.solve(folder, solver=solver)
+        assert result.status is Termination.OPTIMAL and result.objectives == dict.fromkeys(result.objectives, 0.0)

@@ -157,6 +157,22 @@ def test_adjustments_apply_in_order(make_instance):
                                 ("B1", "PREF", "report", 8, 7, "", -1)]
 
 
+def test_carry_over_of_a_non_signatory_goes_to_the_prefet(make_instance):
+    """F = 20. PREF holds 10 (T = 2), AL 20 (T = 4, not signed): AL's 4 move to PREF (6).
+    AL's carry-over of +3 follows its flux to the préfet: PREF 6 + 3 = 9, AL stays at 0 and
+    inactive. The cap (30 % of 20 = 6) refuses 3: X_PREF = 6, departure 3/9."""
+    path = make_instance([segment("A", False, 100, 20)],
+                         [PREF, {"reservataire": "AL", "type": "action_logement", "convention": "non_signee"}],
+                         [right("PREF", "A", False, 10), right("AL", "A", False, 20)])
+    res = fluxopt.solve(write_report(path, [("B1", "AL", 3)]))
+    parts = shares_of(res)
+    assert set(parts) == {"PREF"}
+    assert parts["PREF"]["cible"] == pytest.approx(9) and parts["PREF"]["logements"] == pytest.approx(6, abs=ABS)
+    assert adjustments(res) == [("B1", "AL", "defaut_vers_prefet", 4, 0, "PREF", 4),
+                                ("B1", "PREF", "report", 6, 9, "", 3)]
+    assert "carried over for AL" in res.baseline.ajustements["message"].iloc[-1]
+
+
 def test_transfer_without_a_prefet_is_an_input_error(make_instance):
     path = make_instance([segment("A", False, 100, 20)],
                          [{"reservataire": "AL", "type": "action_logement", "convention": "non_signee"}],

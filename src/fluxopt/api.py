@@ -27,7 +27,7 @@ def _check_time_limit(time_limit: Any) -> float | None:
 
 def solve_built(built: Build, *, time_limit: float | None = None, solver: str = DEFAULT_SOLVER,
                 keep_duals: bool = False) -> Result:
-    """Solve the stages of a :class:`~fluxopt.build.Build` and shape the result."""
+    """Solve the stages of a :class:`~fluxopt.builder.Build` and shape the result."""
     limit = _check_time_limit(time_limit)
     check_solver(solver)
     solution = run_stages(built.lp, built.policy, solver=solver, time_limit=limit, keep_duals=keep_duals)

@@ -4,7 +4,7 @@ Three parts: for each pair whose share differs from its target, the constraints 
 (binding rows of the LP, weighted by their duals in the stages that fix the deviations);
 for each CIL shortfall, what limits the Q1 designations; for an infeasible strict instance,
 an irreducible infeasible subset (IIS) of the first-stage LP computed by HiGHS. Everything is
-read from the array LP (:mod:`fluxopt.lp`) and the solution it holds.
+read from the array LP (:mod:`fluxopt.lp`) and the result's solution.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ DEVIATION_TOL = 1e-4
 BINDING_TOL = 1e-4
 #: Duals under this magnitude count as zero.
 DUAL_TOL = 1e-7
+#: Rows that only define a variable (a share's total, a departure, an objective's parts): they
+#: belong to every conflict and name none of its causes, so an IIS leaves them out of its text.
+DEFINITIONS = ("def_X", "ecart", "ecart_max_def", "regularite_x", "regularite_q", "regularite_o")
 #: Stages whose optimum fixes the deviations from equivalence.
 DEVIATION_STAGES = ("ecart_max", "ecart_total")
 
@@ -79,8 +82,8 @@ class Explanation:
     moved: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        """True when the proposal equals the equivalent targets and every CIL target is met."""
-        return not self.pairs and not self.shortfalls and self.infeasible is None
+        """True when no target moved, the proposal equals the targets and every CIL target is met."""
+        return not self.moved and not self.pairs and not self.shortfalls and self.infeasible is None
 
     def to_markdown(self) -> str:
         """The explanation as a Markdown document (``explication.md``)."""
@@ -92,14 +95,15 @@ class Explanation:
             lines += [f"- {m}" for m in self.moved] + [""]
         if self.infeasible is not None:
             lines += [
-                "The CIL targets are hard constraints (`cil.strict = true`) and cannot all be met.",
+                "No proposal meets every hard constraint (strict CIL targets, agreements, caps, capacity).",
                 "These constraints together are impossible; dropping or relaxing any one of them",
                 "removes this conflict (an irreducible infeasible subset, computed by HiGHS):", "",
             ]
             lines += [f"- {row}" for row in self.infeasible] or ["- (HiGHS found no subset)"]
             return "\n".join(lines) + "\n"
-        if self.is_empty():
-            lines.append("Every share equals its equivalent target and every CIL target is met: nothing departs.")
+        if not self.pairs and not self.shortfalls:
+            target = "its target, as moved above," if self.moved else "its equivalent target"
+            lines.append(f"Every share equals {target} and every CIL target is met: nothing departs.")
             return "\n".join(lines) + "\n"
         if self.pairs:
             lines += ["## Departures from equivalence", ""]
@@ -160,7 +164,7 @@ class _Namer:
             return f"capacity of the segment {self.segment(*index)}: {upper:.2f} dwellings/year of flux"
         if name == "prefet_uniforme":
             r, b = index[0], index[1]
-            return f"uniform rate of {self.holder(r)} in every segment of bailleur {b} (R441-5-2 II)"
+            return f"uniform rate of {self.holder(r)} in every segment of bailleur {b} (prefet.uniforme)"
         if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
             b, r = index
             tol = 100 * self.policy.get("equilibre.tolerance_qpv", 0)
@@ -347,11 +351,13 @@ def infeasible_subset(result: Result, stage: str) -> list[str]:
     texts: list[str] = []
     for i in iis.rows:
         name, index = lp.row_of(i, list(fixed))
+        if name in DEFINITIONS:
+            continue
         text = namer.row(name, _index(index), upper[i])
         texts.append(text if text is not None else f"{name}{index_name(index)}")
     for j in iis.columns:
         name, index = lp.column_of(j)
-        if name == "X":
+        if name == "X" and lp.col_lower[j] == lp.col_upper[j]:  # an agreed share (else X >= 0 only)
             b, r = _index(index)
             texts.append(f"the agreement of {namer.holder(r)} at bailleur {b} (accords): "
                          f"{lp.col_lower[j]:.2f} dwellings/year")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from fluxopt.checks import records
 from fluxopt.instance import Instance
-from fluxopt.policy import PREFET_TYPES, Policy
+from fluxopt.policy import EQUIVALENCE, PREFET_TYPES, Policy
 from fluxopt.problems import InstanceError, Problem
 
 #: Segment key: (bailleur, commune, "qpv" | "hors_qpv"); readable in constraint names.
@@ -19,7 +19,6 @@ SegmentKey = tuple[str, str, str]
 ADJUSTMENT_COLUMNS = ["bailleur", "reservataire", "regle", "avant", "apres", "vers", "logements", "message"]
 #: Stable codes of the adjustments, in the order they apply; ``equivalence`` names an unmoved target.
 RULES = ("prefet_cible", "defaut_vers_prefet", "report")
-EQUIVALENCE = "equivalence"
 #: Target changes (dwellings/year) below this are not adjustments.
 _MOVE_TOL = 1e-9
 
@@ -323,13 +322,17 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
                                  report["logements"].tolist(), report["row"].tolist()):
         if amount == 0:
             continue
-        before = target.get((b, r), 0.0)
+        holder, via = r, ""
+        if policy.vers_prefet and r in unsigned and len(prefets) == 1 and r != prefets[0]:
+            # A réservataire without a signed convention has lost its flux to the préfet: so has its carry-over.
+            holder, via = prefets[0], f" (carried over for {r}, which has not signed a flux convention)"
+        before = target.get((b, holder), 0.0)
         after = max(0.0, before + amount)
         clipped = " (a target cannot be negative)" if before + amount < 0 else ""
-        move(b, r, "report", after, "", float(amount), Problem(
+        move(b, holder, "report", after, "", float(amount), Problem(
             inst.sources.get("report", "report"), int(row), "logements",
-            f"pair {b} / {r}: the carry-over of {amount:+.2f} dwellings changes the target from {before:.2f} "
-            f"to {after:.2f} dwellings/year{clipped}", "warning"))
+            f"pair {b} / {holder}: the carry-over of {amount:+.2f} dwellings{via} changes the target from "
+            f"{before:.2f} to {after:.2f} dwellings/year{clipped}", "warning"))
 
     # The final pairs: every pair with rights, a target or an agreement, sorted by bailleur then réservataire.
     agreed = set(zip(inst.accords["bailleur"].tolist(), inst.accords["reservataire"].tolist()))

@@ -23,7 +23,6 @@ solver, and returns the fixing rows and the values in a :class:`~fluxopt.solutio
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Hashable, Sequence
@@ -74,12 +73,6 @@ class Block:
     def span(self) -> slice:
         return slice(self.start, self.stop)
 
-    def names(self) -> list[str]:
-        """Each member's name as Pyomo writes it (``capacite[B1,'33063',qpv]``)."""
-        if self.index == [None]:
-            return [self.name]
-        return [self.name + index_name(i) for i in self.index]
-
 
 @dataclass(eq=False)
 class LinearProgram:
@@ -128,14 +121,6 @@ class LinearProgram:
     def column_of(self, col: int) -> tuple[str, Hashable]:
         block = next(b for b in self.columns.values() if b.start <= col < b.stop)
         return block.name, block.index[col - block.start]
-
-    @functools.cached_property
-    def _row_names(self) -> list[str]:
-        return [n for b in self.rows.values() for n in b.names()]
-
-    def row_names(self, fixed: Sequence[str] = ()) -> list[str]:
-        """Pyomo-style names of the rows, then of the fixing rows ``fixe[stage]`` of ``fixed``."""
-        return [*self._row_names, *Block("fixe", 0, list(fixed)).names()]
 
     def fixing_row(self, stage: str) -> tuple[np.ndarray, np.ndarray]:
         """Columns and coefficients of ``stage``'s objective, the body of its fixing row."""

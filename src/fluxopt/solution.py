@@ -76,7 +76,3 @@ class Solution:
     @property
     def has_solution(self) -> bool:
         return self.values is not None
-
-    def stage(self, name: str) -> StageSolution | None:
-        """The stage of that name, if it was solved."""
-        return next((s for s in self.stages if s.name == name), None)

@@ -20,7 +20,6 @@ _MS = highspy.HighsModelStatus
 #: HiGHS's model statuses and what they mean for a stage; any other status is an error.
 STATUS_MAP: dict[highspy.HighsModelStatus, Termination] = {
     _MS.kOptimal: Termination.OPTIMAL,
-    _MS.kModelEmpty: Termination.OPTIMAL,
     _MS.kInfeasible: Termination.INFEASIBLE,
     _MS.kUnboundedOrInfeasible: Termination.INFEASIBLE,
     _MS.kTimeLimit: Termination.TIME_LIMIT,
@@ -59,6 +58,9 @@ class HighsBackend:
 
     def __init__(self, lp: LinearProgram):
         self.lp = lp
+        # HiGHS's thread scheduler is process-wide: another interface (Pyomo's appsi_highs) may
+        # have started it with more threads, and a run with threads = 1 would then refuse to start.
+        highspy.Highs.resetGlobalScheduler(True)
         with _quiet_stdout():  # the constructor prints a banner on stdout
             self.highs = highspy.Highs()
         for option, value in OPTIONS.items():
@@ -90,19 +92,20 @@ class HighsBackend:
 
     def run(self, time_limit: float | None) -> RunOutcome:
         h = self.highs
-        h.setOptionValue("time_limit", highspy.kHighsInf if time_limit is None else float(time_limit))
+        # HiGHS's run clock adds up the runs of one object: the limit is on that clock.
+        h.setOptionValue("time_limit", highspy.kHighsInf if time_limit is None else h.getRunTime() + float(time_limit))
         if self.runs == 1:
             for option, value in LATER_STAGES.items():
                 h.setOptionValue(option, value)
         t0 = time.perf_counter()
-        h.run()
+        run_status = h.run()
         seconds = time.perf_counter() - t0
         self.runs += 1
+        if run_status == highspy.HighsStatus.kError and h.getModelStatus() == _MS.kNotset:
+            return RunOutcome(Termination.ERROR, "HiGHS could not run", None, None, seconds)
         status = h.getModelStatus()
         termination = STATUS_MAP.get(status, Termination.ERROR)
         raw = h.modelStatusToString(status)
-        if status == _MS.kModelEmpty:  # no variable in any row or cost: the optimum is 0
-            return RunOutcome(termination, raw, 0.0, np.zeros(self.lp.num_col), seconds)
         info = h.getInfo()
         feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
         values = np.array(h.getSolution().col_value, dtype=float) if feasible else None

@@ -75,6 +75,12 @@ class PyomoBackend:
         self.model.fixe[stage] = self.model.stage_expr[stage] <= bound
 
     def run(self, time_limit: float | None) -> RunOutcome:
+        if self.lp.num_row == 0:
+            # No constraint (no pair, no CIL EPCI): some solvers refuse an empty model. Every cost is
+            # >= 0, so the lower bounds are optimal, and they keep every fixing row.
+            values = self.lp.col_lower.copy()
+            cost = self.lp.costs[self.stage] @ values if self.stage is not None else 0.0
+            return RunOutcome(Termination.OPTIMAL, "optimal (no constraint)", float(cost), values, 0.0)
         options: dict[str, object] = {}
         if self.name == "glpk":
             # Without presolve, glpsol reports an infeasible LP as such (with it: "undefined" status).
