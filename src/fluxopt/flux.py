@@ -347,7 +347,7 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
     final["cible_equivalence"] = known["cible_equivalence"].reindex(index, fill_value=0.0).to_numpy(dtype=float)
     final["cible"] = [float(target[k]) for k in keys]
     final["origine_cible"] = ["+".join(origin[k]) if origin.get(k) else EQUIVALENCE for k in keys]
-    final["methode"] = known["methode"].reindex(index, fill_value="").to_numpy(dtype=object)
+    final["methode"] = known["methode"].astype(object).reindex(index, fill_value="").to_numpy(dtype=object)
     links = _links(seg, final, res)
     F, qpv = seg["F"].to_numpy(), seg["qpv"].to_numpy(dtype=bool)
     at, pair = links["seg"].to_numpy(), links["pair"].to_numpy()
