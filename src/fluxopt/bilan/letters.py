@@ -1,0 +1,95 @@
+"""One letter per bailleur and réservataire, « Bilan annuel des attributions — année N », in
+Markdown from a Jinja2 template (``templates/lettre.md.j2``): the context built here is what a
+docx/PDF renderer will receive as well."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import jinja2
+
+from fluxopt.bilan.compute import CRITERES, Bilan
+
+TEMPLATE = "lettre.md.j2"
+TITRES = {"typologie": ("Par type de logement", "Type"), "financement": ("Par financement", "Financement"),
+          "qpv": ("Dans ou hors quartier prioritaire de la politique de la ville", "Localisation"),
+          "commune": ("Par commune", "Commune"), "periode": ("Par période de construction", "Période")}
+
+
+def nombre(value: Any, digits: int = 1) -> str:
+    """A French number: '1 234,5' (narrow no-break space between thousands, decimal comma)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    number = round(float(value), digits) + 0.0  # no '-0,0'
+    return f"{number:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def signe(value: float) -> str:
+    return ("+" if value > 0 else "") + nombre(value)
+
+
+def pct(value: Any) -> str:
+    """A fraction as a French percentage: 0.253 → '25,3 %'."""
+    return "—" if value is None or value != value else f"{nombre(100 * float(value))} %"
+
+
+def pct100(value: Any) -> str:
+    """A percentage on a 0-100 scale: 25.3 → '25,3 %'."""
+    return "—" if value is None or value != value else f"{nombre(float(value), 2)} %"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("fluxopt.bilan", "templates"), autoescape=False,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(nombre=nombre, signe=signe, pct=pct, pct100=pct100)
+    return env
+
+
+def file_name(bailleur: str, reservataire: str) -> str:
+    """A safe file name for the letter of a pair."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{bailleur}_{reservataire}").strip("-.") + ".md"
+
+
+def contexts(bilan: Bilan, date: str) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, template context) of every letter: one per pair of the conventions."""
+    conv = bilan.conventions
+    r441 = bilan.r441
+    by_holder = {k: g for k, g in r441.groupby(["bailleur", "titulaire"], sort=False)}
+    prio = {(r["bailleur"], r["titulaire"]): r for r in bilan.prioritaires.to_dict("records")}
+    q1: dict[tuple[str, str], int] = {}
+    if bilan.realise.has_q1:
+        rows = bilan.realise.frame
+        q1 = {k: int(v) for k, v in rows.groupby(["bailleur", "titulaire"])["q1"].sum().items()}
+    out = []
+    for part in bilan.parts.to_dict("records"):
+        b, r = part["bailleur"], part["reservataire"]
+        mine = by_holder.get((b, r))
+        criteres = []
+        for critere in CRITERES:
+            titre, entete = TITRES[critere]
+            lines = [] if mine is None else mine[mine["critere"] == critere][["valeur", "proposes", "attribues"]].to_dict("records")
+            criteres.append({"titre": titre, "entete": entete, "lignes": lines or
+                             [{"valeur": "aucun logement", "proposes": 0, "attribues": 0}]})
+        context = {
+            "annee": bilan.annee, "territoire": conv.territoire, "date": date,
+            "bailleur": {"id": b, "nom": conv.nom_bailleur(b)},
+            "reservataire": {"id": r, "nom": conv.nom_reservataire(r)},
+            "part": part, "plafond": float(conv.policy.values["report.plafond"]),
+            "prioritaires": prio.get((b, r)) if bilan.realise.has_prioritaires else None,
+            "q1": q1.get((b, r), 0) if bilan.realise.has_q1 else None,
+            "criteres": criteres,
+        }
+        if context["prioritaires"] is None and bilan.realise.has_prioritaires:
+            context["prioritaires"] = {"attribues": 0, "prioritaires": 0, "part": float("nan"),
+                                       "cible": 1.0 if part["type"] == "prefet" else conv.policy.part_min_prioritaires,
+                                       "atteint": True}
+        out.append((file_name(b, r), context))
+    return out
+
+
+def render_letters(bilan: Bilan, date: str) -> dict[str, str]:
+    """File name → Markdown text of every letter."""
+    template = environment().get_template(TEMPLATE)
+    return {name: template.render(**context) for name, context in contexts(bilan, date)}
