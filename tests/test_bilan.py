@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,8 @@ def test_round_trip_gironde(tmp_path: Path) -> None:
     runner = CliRunner()
     r2025, bilan_dir, r2026 = tmp_path / "r2025", tmp_path / "bilan", tmp_path / "r2026"
     assert runner.invoke(main, ["solve", str(GIRONDE), "-o", str(r2025), "-q"]).exit_code == 0
-    out = runner.invoke(main, ["bilan", str(r2025), "--realise", str(GIRONDE / "realise-2025.csv"), "--out", str(bilan_dir)])
+    out = runner.invoke(main, ["bilan", str(r2025), "--realise", str(GIRONDE / "realise-2025.csv"), "--out", str(bilan_dir),
+                               "--instance", str(GIRONDE)])
     assert out.exit_code == 0, out.output
     files = {p.name for p in bilan_dir.iterdir()}
     assert {"bilan.json", "bilan_parts.csv", "report.csv", "bilan_cil.csv", "bilan_prioritaires.csv",
@@ -194,6 +196,10 @@ def test_round_trip_gironde(tmp_path: Path) -> None:
     assert doc["annee"] == 2025 and doc["totaux"]["paires_en_deficit"] > 0 and doc["totaux"]["paires_en_exces"] > 0
     parts = pd.read_csv(bilan_dir / "bilan_parts.csv")
     assert len(list((bilan_dir / "lettres").iterdir())) == len(parts)
+    assert "**À :** Action Logement Services (AL)" in (bilan_dir / "lettres" / "OPH_AL.md").read_text(encoding="utf-8")
+    with zipfile.ZipFile(bilan_dir / "bilan.xlsx") as book:  # three native charts
+        assert sorted(n for n in book.namelist() if n.startswith("xl/charts/")) == \
+            [f"xl/charts/chart{i}.xml" for i in (1, 2, 3)]
     assert runner.invoke(main, ["solve", str(GIRONDE), "-o", str(r2026), "-q", "--report",
                                 str(bilan_dir / "report.csv")]).exit_code == 0
     before = pd.read_csv(r2025 / "parts.csv").set_index(["bailleur", "reservataire"])["cible"]
@@ -205,7 +211,8 @@ def test_round_trip_gironde(tmp_path: Path) -> None:
     assert sum(a["regle"] == "report" for a in summary["ajustements"]) == len(carry)
     # Same input, same bytes (the dates printed are fixed).
     again = tmp_path / "again"
-    runner.invoke(main, ["bilan", str(r2025), "--realise", str(GIRONDE / "realise-2025.csv"), "--out", str(again)])
+    runner.invoke(main, ["bilan", str(r2025), "--realise", str(GIRONDE / "realise-2025.csv"), "--out", str(again),
+                         "--instance", str(GIRONDE)])
     for name in ("bilan.json", "bilan_parts.csv", "report.csv", "bilan.xlsx", "lettres/OPH_AL.md"):
         assert (again / name).read_bytes() == (bilan_dir / name).read_bytes(), name
 

@@ -1,5 +1,5 @@
 """The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``,
-``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
+``bilan``, ``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
 
 Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothing written),
 3 infeasible (strict CIL targets; ``summary.json`` and ``explication.md`` are written),
@@ -399,9 +399,12 @@ def generate_command(departements: int, seed: int, out: Path, scale: float, real
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), metavar="DIR", help="The bilan folder.")
 @click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Date printed on the bilan and the letters [default: 31 January of year N+1].")
+@click.option("--instance", "instance", type=click.Path(exists=True, path_type=Path), metavar="INSTANCE",
+              help="The year-N instance, for the names of the réservataires and bailleurs in the letters.")
 @click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier bilan.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
-def bilan_command(result: Path, realise: Path, out: Path, date: Any, force: bool, quiet: bool) -> None:
+def bilan_command(result: Path, realise: Path, out: Path, date: Any, instance: Path | None, force: bool,
+                  quiet: bool) -> None:
     """The annual bilan (R441-5-1) of RESULT (the folder 'fluxopt solve' wrote for year N).
 
     Writes bilan.json, bilan_parts.csv, report.csv (the carry-over to give 'fluxopt solve
@@ -412,7 +415,8 @@ def bilan_command(result: Path, realise: Path, out: Path, date: Any, force: bool
     \b
     Example:
       fluxopt solve instances/gironde-33 -o /tmp/r2025
-      fluxopt bilan /tmp/r2025 --realise instances/gironde-33/realise-2025.csv --out /tmp/bilan2025
+      fluxopt bilan /tmp/r2025 --realise instances/gironde-33/realise-2025.csv --out /tmp/bilan2025 \\
+        --instance instances/gironde-33
     """
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"'{out}' is a file, not a folder", param_hint="--out")
@@ -423,7 +427,7 @@ def bilan_command(result: Path, realise: Path, out: Path, date: Any, force: bool
 
     report = Reporter(quiet, False)
     try:
-        done = bilan(result, realise, out=out, date=date.date() if date else None)
+        done = bilan(result, realise, out=out, date=date.date() if date else None, instance=instance)
     except InstanceError as exc:
         _invalid(exc)
     for warning in done.warnings[:MAX_WARNINGS]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from fluxopt.instance import Instance
 from fluxopt.policy import Policy
 from fluxopt.problems import InstanceError, Problem
 from fluxopt.result import Result
@@ -135,3 +137,19 @@ def read_conventions(folder: str | Path) -> Conventions:
 def load_conventions(source: Result | str | Path) -> Conventions:
     """The conventions of a :class:`Result` or of a result folder."""
     return from_result(source) if isinstance(source, Result) else read_conventions(source)
+
+
+def with_instance(conv: Conventions, instance: Instance) -> tuple[Conventions, list[Problem]]:
+    """The conventions with the names of the instance's réservataires and bailleurs (for the
+    letters), and a warning when the instance is not the one the result was solved from."""
+    warnings = []
+    if conv.sha256 and instance.sha256 != conv.sha256:
+        warnings.append(Problem(Path(instance.source).name, None, None, "this instance is not the one the result was "
+                                                                        "solved from (its SHA-256 differs): only its "
+                                                                        "names are used", "warning"))
+    res = instance.reservataires[["reservataire", "type", "nom"]]
+    known = pd.concat([res, conv.reservataires[~conv.reservataires["reservataire"].isin(res["reservataire"])]])
+    names = instance.bailleurs[["bailleur", "nom"]]
+    bailleurs = pd.concat([names, conv.bailleurs[~conv.bailleurs["bailleur"].isin(names["bailleur"])]])
+    return dataclasses.replace(conv, reservataires=known.reset_index(drop=True),
+                               bailleurs=bailleurs.reset_index(drop=True)), warnings
