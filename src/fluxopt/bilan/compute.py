@@ -101,18 +101,19 @@ def _cil(conv: Conventions, rows: pd.DataFrame, flux: pd.DataFrame) -> pd.DataFr
     flux = flux.merge(epci_of, on=SEGMENT)
     rehoused = rows[rows["titulaire"] == "relogement"].merge(epci_of, on=SEGMENT)
     rates = {(e, o): float(t) for e, o, t in zip(conv.cil["epci"], conv.cil["objectif"], conv.cil["taux"])}
+    sums = {k: (float(a), float(q)) for k, a, q in zip(
+        *(lambda g: (g.index, g["attribues"], g["q1"]))(flux.groupby(["epci", "qpv"])[["attribues", "q1"]].sum()))}
+    rehousings = rehoused[~rehoused["qpv"]].groupby("epci")["attribues"].sum().to_dict() if pol["cil.relogements_q1"] else {}
     out = []
     for e in sorted(set(conv.cil["epci"])):
         for inside, objective, default in ((False, "q1_hors_qpv", "cil.part_q1_hors_qpv"),
                                            (True, "autres_qpv", "cil.part_autres_qpv")):
             rate = rates.get((e, objective), float(pol[default]))
-            here = flux[(flux["epci"] == e) & (flux["qpv"] == inside)]
-            lettings, q1 = float(here["attribues"].sum()), float(here["q1"].sum())
+            lettings, q1 = sums.get((e, inside), (0.0, 0.0))
             if inside:
                 rl, reached, base = 0.0, lettings - q1, lettings
             else:
-                rl = float(rehoused.loc[(rehoused["epci"] == e) & ~rehoused["qpv"], "attribues"].sum()) \
-                    if pol["cil.relogements_q1"] else 0.0
+                rl = float(rehousings.get(e, 0.0))
                 reached, base = q1 + rl, lettings + rl
             if base <= 0:
                 continue
@@ -146,7 +147,7 @@ def _per_bailleur(conv: Conventions, rows: pd.DataFrame, parts: pd.DataFrame) ->
     is_own = (tagged["titulaire"] == OWN).to_numpy()
     tagged["_kind"] = np.where(is_own, "proposes_bailleur",
                                np.where(inside, "proposes_reservataires", "proposes_hors_convention"))
-    table = tagged.pivot_table(index="bailleur", columns="_kind", values="proposes", aggfunc="sum", fill_value=0)
+    table = tagged.groupby(["bailleur", "_kind"])["proposes"].sum().unstack(fill_value=0)
     out = pd.DataFrame(index=sorted(set(conv.segments["bailleur"])))
     out.index.name = "bailleur"
     out["base_realisee"] = flux.groupby("bailleur")["proposes"].sum()

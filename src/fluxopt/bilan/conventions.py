@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,13 +41,16 @@ class Conventions:
     reservataires: pd.DataFrame
     bailleurs: pd.DataFrame
 
+    @functools.cached_property
+    def _names(self) -> dict[str, dict[str, str]]:
+        return {"r": dict(zip(self.reservataires["reservataire"], self.reservataires["nom"])),
+                "b": dict(zip(self.bailleurs["bailleur"], self.bailleurs["nom"]))}
+
     def nom_reservataire(self, reservataire: str) -> str:
-        names = dict(zip(self.reservataires["reservataire"], self.reservataires["nom"]))
-        return str(names.get(reservataire) or reservataire)
+        return str(self._names["r"].get(reservataire) or reservataire)
 
     def nom_bailleur(self, bailleur: str) -> str:
-        names = dict(zip(self.bailleurs["bailleur"], self.bailleurs["nom"]))
-        return str(names.get(bailleur) or bailleur)
+        return str(self._names["b"].get(bailleur) or bailleur)
 
 
 def _split(segments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -55,36 +55,34 @@ def file_name(bailleur: str, reservataire: str) -> str:
 def contexts(bilan: Bilan, date: str) -> list[tuple[str, dict[str, Any]]]:
     """(file name, template context) of every letter: one per pair of the conventions."""
     conv = bilan.conventions
-    r441 = bilan.r441
-    by_holder = {k: g for k, g in r441.groupby(["bailleur", "titulaire"], sort=False)}
+    details: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    for b, h, critere, valeur, proposes, attribues in bilan.r441[["bailleur", "titulaire", "critere", "valeur", "proposes",
+                                                                 "attribues"]].itertuples(index=False, name=None):
+        details.setdefault((b, h), {}).setdefault(critere, []).append(
+            {"valeur": valeur, "proposes": proposes, "attribues": attribues})
     prio = {(r["bailleur"], r["titulaire"]): r for r in bilan.prioritaires.to_dict("records")}
     q1: dict[tuple[str, str], int] = {}
     if bilan.realise.has_q1:
-        rows = bilan.realise.frame
-        q1 = {k: int(v) for k, v in rows.groupby(["bailleur", "titulaire"])["q1"].sum().items()}
+        q1 = {k: int(v) for k, v in bilan.realise.frame.groupby(["bailleur", "titulaire"])["q1"].sum().items()}
+    none = [{"valeur": "aucun logement", "proposes": 0, "attribues": 0}]
+    plafond = float(conv.policy.values["report.plafond"])
     out = []
     for part in bilan.parts.to_dict("records"):
         b, r = part["bailleur"], part["reservataire"]
-        mine = by_holder.get((b, r))
-        criteres = []
-        for critere in CRITERES:
-            titre, entete = TITRES[critere]
-            lines = [] if mine is None else mine[mine["critere"] == critere][["valeur", "proposes", "attribues"]].to_dict("records")
-            criteres.append({"titre": titre, "entete": entete, "lignes": lines or
-                             [{"valeur": "aucun logement", "proposes": 0, "attribues": 0}]})
+        mine = details.get((b, r), {})
+        criteres = [{"titre": TITRES[c][0], "entete": TITRES[c][1], "lignes": mine.get(c) or none} for c in CRITERES]
+        prioritaires = None
+        if bilan.realise.has_prioritaires:
+            prioritaires = prio.get((b, r)) or {
+                "attribues": 0, "prioritaires": 0, "part": float("nan"), "atteint": True,
+                "cible": 1.0 if part["type"] == "prefet" else conv.policy.part_min_prioritaires}
         context = {
             "annee": bilan.annee, "territoire": conv.territoire, "date": date,
             "bailleur": {"id": b, "nom": conv.nom_bailleur(b)},
             "reservataire": {"id": r, "nom": conv.nom_reservataire(r)},
-            "part": part, "plafond": float(conv.policy.values["report.plafond"]),
-            "prioritaires": prio.get((b, r)) if bilan.realise.has_prioritaires else None,
-            "q1": q1.get((b, r), 0) if bilan.realise.has_q1 else None,
-            "criteres": criteres,
+            "part": part, "plafond": plafond, "prioritaires": prioritaires,
+            "q1": q1.get((b, r), 0) if bilan.realise.has_q1 else None, "criteres": criteres,
         }
-        if context["prioritaires"] is None and bilan.realise.has_prioritaires:
-            context["prioritaires"] = {"attribues": 0, "prioritaires": 0, "part": float("nan"),
-                                       "cible": 1.0 if part["type"] == "prefet" else conv.policy.part_min_prioritaires,
-                                       "atteint": True}
         out.append((file_name(b, r), context))
     return out
 
