@@ -255,3 +255,23 @@ def test_generate_realise_runs_a_bilan(tmp_path: Path) -> None:
     assert runner.invoke(main, ["solve", str(folder), "-o", str(tmp_path / "r"), "-q"]).exit_code == 0
     done = fluxopt.bilan(tmp_path / "r", folder / "realise.csv")
     assert done.totaux["base_realisee"] > 0 and not [w for w in done.warnings if w.column == "titulaire"]
+
+
+def test_solve_report_refuses_a_second_carry_over(tmp_path: Path) -> None:
+    """An instance that already has report.csv and --report: which one holds is not guessed (exit 2)."""
+    folder = tmp_path / "inst"
+    folder.mkdir()
+    for f in (ROOT / "instances" / "exemple").iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    report = tmp_path / "report.csv"
+    report.write_text("bailleur,reservataire,logements\n", encoding="utf-8")
+    (folder / "report.csv").write_text("bailleur,reservataire,logements\n", encoding="utf-8")
+    out = CliRunner().invoke(main, ["solve", str(folder), "-o", str(tmp_path / "r"), "--report", str(report)])
+    assert out.exit_code == 2 and "already has a carry-over table" in out.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_realise_file_in_an_instance_folder_is_no_warning() -> None:
+    """instances/gironde-33 holds realise-2025.csv: the instance reader skips it silently."""
+    inst = fluxopt.load_instance(GIRONDE)
+    assert not [w for w in inst.warnings if "realise" in w.file]
