@@ -193,8 +193,14 @@ def test_round_trip_gironde(tmp_path: Path) -> None:
     assert {"bilan.json", "bilan_parts.csv", "report.csv", "bilan_cil.csv", "bilan_prioritaires.csv",
             "bilan_r441-5-1.csv", "bilan.xlsx", "lettres"} <= files
     doc = json.loads((bilan_dir / "bilan.json").read_text(encoding="utf-8"))
-    assert doc["annee"] == 2025 and doc["totaux"]["paires_en_deficit"] > 0 and doc["totaux"]["paires_en_exces"] > 0
+    t = doc["totaux"]  # the figures of docs/bilan.md
+    assert (doc["annee"], t["base_realisee"], t["mutations"], t["relogements"], t["lignes"]) == (2025, 9537, 307, 131, 2558)
+    assert (t["paires"], t["paires_en_deficit"], t["paires_en_exces"], t["reports_plafonnes"]) == (103, 57, 46, 22)
     parts = pd.read_csv(bilan_dir / "bilan_parts.csv")
+    oph_al = parts[(parts["bailleur"] == "OPH") & (parts["reservataire"] == "AL")].iloc[0]
+    assert (oph_al["base_realisee"], oph_al["proposes"]) == (4653, 1419)
+    assert oph_al["objectif"] == pytest.approx(0.35827357 * 4653, abs=1e-3)
+    assert oph_al["report"] == pytest.approx(oph_al["objectif"] - 1419, abs=1e-6)
     assert len(list((bilan_dir / "lettres").iterdir())) == len(parts)
     assert "**À :** Action Logement Services (AL)" in (bilan_dir / "lettres" / "OPH_AL.md").read_text(encoding="utf-8")
     with zipfile.ZipFile(bilan_dir / "bilan.xlsx") as book:  # three native charts
