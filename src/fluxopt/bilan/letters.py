@@ -4,8 +4,11 @@ docx/PDF renderer will receive as well."""
 
 from __future__ import annotations
 
+import csv
+import functools
 import math
 import re
+from importlib import resources
 from typing import Any
 
 import jinja2
@@ -40,6 +43,14 @@ def pct100(value: Any) -> str:
     return "—" if value is None or value != value else f"{nombre(float(value), 2)} %"
 
 
+@functools.cache
+def commune_names() -> dict[str, str]:
+    """INSEE code → name of the communes known to fluxopt (``fluxopt/data/communes.csv``)."""
+    with resources.files("fluxopt").joinpath("data", "communes.csv").open("r", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {r["commune_insee"]: r["commune_nom"] for r in rows}
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("fluxopt.bilan", "templates"), autoescape=False,
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
@@ -56,8 +67,11 @@ def contexts(bilan: Bilan, date: str) -> list[tuple[str, dict[str, Any]]]:
     """(file name, template context) of every letter: one per pair of the conventions."""
     conv = bilan.conventions
     details: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    names = commune_names()
     for b, h, critere, valeur, proposes, attribues in bilan.r441[["bailleur", "titulaire", "critere", "valeur", "proposes",
                                                                  "attribues"]].itertuples(index=False, name=None):
+        if critere == "commune" and valeur in names:
+            valeur = f"{names[valeur]} ({valeur})"
         details.setdefault((b, h), {}).setdefault(critere, []).append(
             {"valeur": valeur, "proposes": proposes, "attribues": attribues})
     prio = {(r["bailleur"], r["titulaire"]): r for r in bilan.prioritaires.to_dict("records")}
