@@ -56,23 +56,39 @@ class Bilan:
                 "bilan_prioritaires.csv": self.prioritaires, "bilan_r441-5-1.csv": self.r441}
 
 
-def _pairs(conv: Conventions, rows: pd.DataFrame, flux: pd.DataFrame) -> pd.DataFrame:
-    """bilan_parts: per pair of the conventions, over its segments S_{b,r}."""
+def linked(conv: Conventions, rows: pd.DataFrame) -> np.ndarray:
+    """Whether each row's holder has a convention covering its segment (a link of S_{b,r})."""
+    links = set(zip(*(conv.links[c].tolist() for c in ("bailleur", "reservataire", "commune", "qpv"))))
+    keys = zip(*(rows[c].tolist() for c in ("bailleur", "titulaire", "commune", "qpv")))
+    return np.fromiter((k in links for k in keys), dtype=bool, count=len(rows))
+
+
+def _pairs(conv: Conventions, rows: pd.DataFrame, flux: pd.DataFrame, inside: np.ndarray) -> pd.DataFrame:
+    """bilan_parts: per pair of the conventions, over its segments S_{b,r} (sums in dictionaries:
+    a few thousand rows, where pandas' joins cost more than the arithmetic)."""
     pol = conv.policy.values
     part, plafond = float(pol["report.part"]), float(pol["report.plafond"])
-    base_seg = flux.groupby(SEGMENT, sort=False)["proposes"].sum().rename("base").reset_index()
-    links = conv.links.merge(base_seg, on=SEGMENT, how="left").fillna({"base": 0})
-    base = links.groupby(["bailleur", "reservataire"], sort=False)["base"].sum()
-    own = rows.rename(columns={"titulaire": "reservataire"}).merge(conv.links, on=[*SEGMENT, "reservataire"])
-    done = own.groupby(["bailleur", "reservataire"], sort=False)[["proposes", "attribues"]].sum()
+    base_seg: dict[tuple, int] = {}
+    for key, n in zip(zip(*(flux[c].tolist() for c in SEGMENT)), flux["proposes"].tolist()):
+        base_seg[key] = base_seg.get(key, 0) + n
+    base: dict[tuple, int] = {}
+    for b, r, c, q in zip(*(conv.links[col].tolist() for col in ("bailleur", "reservataire", "commune", "qpv"))):
+        base[(b, r)] = base.get((b, r), 0) + base_seg.get((b, c, q), 0)
+    done: dict[tuple, list[int]] = {}
+    mine = rows[inside]
+    for key, n, a in zip(zip(mine["bailleur"].tolist(), mine["titulaire"].tolist()), mine["proposes"].tolist(),
+                         mine["attribues"].tolist()):
+        sums = done.setdefault(key, [0, 0])
+        sums[0] += n
+        sums[1] += a
     out = conv.parts[["bailleur", "reservataire", "type", "flux_pct"]].copy()
-    key = pd.MultiIndex.from_frame(out[["bailleur", "reservataire"]])
-    out["base_realisee"] = base.reindex(key).fillna(0).to_numpy(dtype=float)
+    keys = list(zip(out["bailleur"].tolist(), out["reservataire"].tolist()))
+    out["base_realisee"] = np.array([base.get(k, 0) for k in keys], dtype=float)
     out["objectif"] = out["flux_pct"].astype(float) / 100 * out["base_realisee"]
-    for col in ("proposes", "attribues"):
-        out[col] = done[col].reindex(key).fillna(0).to_numpy(dtype="int64")
+    out["proposes"] = np.array([done.get(k, (0, 0))[0] for k in keys], dtype="int64")
+    out["attribues"] = np.array([done.get(k, (0, 0))[1] for k in keys], dtype="int64")
     out["ecart"] = out["proposes"] - out["objectif"]
-    out["ecart_relatif"] = np.where(out["objectif"] > 0, out["ecart"] / out["objectif"].where(out["objectif"] > 0), np.nan)
+    out["ecart_relatif"] = out["ecart"] / out["objectif"].where(out["objectif"] > 0)
     out["report_brut"] = -part * out["ecart"]
     limit = plafond * out["objectif"]
     out["report"] = out["report_brut"].clip(lower=-limit, upper=limit)
@@ -124,37 +140,35 @@ def _cil(conv: Conventions, rows: pd.DataFrame, flux: pd.DataFrame) -> pd.DataFr
 
 def _r441(rows: pd.DataFrame) -> pd.DataFrame:
     """proposes and attribues per bailleur and holder, by each R441-5-1 breakdown (long table)."""
-    frame = rows.assign(qpv=np.where(rows["qpv"], "QPV", "hors QPV"))
-    parts = []
-    for critere in CRITERES:
-        g = frame.groupby(["bailleur", "titulaire", critere], sort=True)[["proposes", "attribues"]].sum().reset_index()
-        parts.append(g.rename(columns={critere: "valeur"}).assign(critere=critere))
-    out = pd.concat(parts, ignore_index=True)
-    order = {c: i for i, c in enumerate(CRITERES)}
-    out["_c"] = out["critere"].map(order)
-    out = out.sort_values(["bailleur", "titulaire", "_c", "valeur"], kind="stable")
-    return out[R441_COLUMNS].reset_index(drop=True)
+    sums: dict[tuple, list[int]] = {}
+    qpv = ["QPV" if q else "hors QPV" for q in rows["qpv"].tolist()]
+    columns = [rows[c].tolist() if c != "qpv" else qpv for c in CRITERES]
+    for b, h, n, a, *values in zip(rows["bailleur"].tolist(), rows["titulaire"].tolist(), rows["proposes"].tolist(),
+                                   rows["attribues"].tolist(), *columns):
+        for i, value in enumerate(values):
+            acc = sums.setdefault((b, h, i, value), [0, 0])
+            acc[0] += n
+            acc[1] += a
+    ordered = sorted(sums)
+    return pd.DataFrame({"bailleur": [k[0] for k in ordered], "titulaire": [k[1] for k in ordered],
+                         "critere": [CRITERES[k[2]] for k in ordered], "valeur": [k[3] for k in ordered],
+                         "proposes": np.array([sums[k][0] for k in ordered], dtype="int64"),
+                         "attribues": np.array([sums[k][1] for k in ordered], dtype="int64")}, columns=R441_COLUMNS)
 
 
-def _per_bailleur(conv: Conventions, rows: pd.DataFrame, parts: pd.DataFrame) -> pd.DataFrame:
+def _per_bailleur(conv: Conventions, rows: pd.DataFrame, parts: pd.DataFrame, inside: np.ndarray) -> pd.DataFrame:
     """Per bailleur: the realised base and how it splits (réservataires in their conventions, the
     bailleur's own share, réservataires outside any convention), the dwellings outside the flux,
     the carry-over owed and taken back."""
-    flux = rows[~rows["titulaire"].isin(OUTSIDE_FLUX)]
-    tagged = flux.merge(conv.links.rename(columns={"reservataire": "titulaire"}).assign(_in=True),
-                        on=[*SEGMENT, "titulaire"], how="left")
-    inside = tagged["_in"].eq(True).to_numpy()
-    is_own = (tagged["titulaire"] == OWN).to_numpy()
-    tagged["_kind"] = np.where(is_own, "proposes_bailleur",
-                               np.where(inside, "proposes_reservataires", "proposes_hors_convention"))
-    table = tagged.groupby(["bailleur", "_kind"])["proposes"].sum().unstack(fill_value=0)
-    out = pd.DataFrame(index=sorted(set(conv.segments["bailleur"])))
-    out.index.name = "bailleur"
-    out["base_realisee"] = flux.groupby("bailleur")["proposes"].sum()
-    for col in ("proposes_reservataires", "proposes_bailleur", "proposes_hors_convention"):
-        out[col] = table[col] if col in table.columns else 0
-    for holder in OUTSIDE_FLUX:
-        out[f"{holder}s"] = rows[rows["titulaire"] == holder].groupby("bailleur")["proposes"].sum()
+    holder = rows["titulaire"].to_numpy(dtype=object)
+    kind = np.select([holder == OWN, holder == OUTSIDE_FLUX[0], holder == OUTSIDE_FLUX[1], inside],
+                     ["proposes_bailleur", "mutations", "relogements", "proposes_reservataires"], "proposes_hors_convention")
+    table = rows.assign(_kind=kind).groupby(["bailleur", "_kind"])["proposes"].sum().unstack(fill_value=0)
+    out = pd.DataFrame(index=pd.Index(sorted(set(conv.segments["bailleur"])), name="bailleur"))
+    columns = ["proposes_reservataires", "proposes_bailleur", "proposes_hors_convention", "mutations", "relogements"]
+    table = table.reindex(columns=columns, fill_value=0)
+    out["base_realisee"] = table[columns[:3]].sum(axis=1)
+    out[columns] = table[columns]
     out["attribues"] = rows.groupby("bailleur")["attribues"].sum()
     out["report_du"] = parts[parts["report"] > 0].groupby("bailleur")["report"].sum()
     out["report_repris"] = parts[parts["report"] < 0].groupby("bailleur")["report"].sum()
@@ -168,13 +182,14 @@ def compute_bilan(conv: Conventions, realise: Realise) -> Bilan:
     """The bilan of ``realise`` against the conventions ``conv`` (SPEC §6)."""
     rows = realise.frame
     flux = rows[~rows["titulaire"].isin(OUTSIDE_FLUX)]
-    parts = _pairs(conv, rows, flux)
+    inside = linked(conv, rows)
+    parts = _pairs(conv, rows, flux, inside)
     report = parts.loc[parts["report"].abs() > 1e-9, ["bailleur", "reservataire", "report"]] \
         .rename(columns={"report": "logements"}).reset_index(drop=True)
     prioritaires = _prioritaires(conv, flux) if realise.has_prioritaires else \
         pd.DataFrame({c: pd.Series(dtype="object") for c in PRIORITAIRES_COLUMNS})
     cil = _cil(conv, rows, flux) if realise.has_q1 else pd.DataFrame({c: pd.Series(dtype="object") for c in CIL_COLUMNS})
-    per_bailleur = _per_bailleur(conv, rows, parts)
+    per_bailleur = _per_bailleur(conv, rows, parts, inside)
     totals = per_bailleur.drop(columns="bailleur").sum()
     totaux: dict[str, Any] = {k: (round(float(v), DIGITS) + 0.0 if k.startswith("report") else int(v)) for k, v in totals.items()}
     totaux |= {"paires": len(parts), "paires_en_deficit": int((parts["ecart"] < -1e-9).sum()),

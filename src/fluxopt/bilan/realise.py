@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fluxopt.bilan.conventions import OUTSIDE_FLUX, OWN, Conventions
@@ -64,9 +65,10 @@ class Realise:
 
 
 def _in(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """Whether each row of ``frame`` has its ``keys`` in ``table``."""
-    found = frame[keys].merge(table[keys].drop_duplicates(), how="left", on=keys, indicator=True)["_merge"]
-    return pd.Series((found == "both").to_numpy(), index=frame.index)
+    """Whether each row of ``frame`` has its ``keys`` in ``table`` (a set of tuples: faster than a join here)."""
+    known = set(zip(*(table[k].tolist() for k in keys)))
+    found = np.fromiter((k in known for k in zip(*(frame[k].tolist() for k in keys))), dtype=bool, count=len(frame))
+    return pd.Series(found, index=frame.index)
 
 
 def _check(frame: pd.DataFrame, source: str, conv: Conventions, bad: dict[str, set[int]], problems: list[Problem]) -> None:
