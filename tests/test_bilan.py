@@ -281,3 +281,32 @@ def test_realise_file_in_an_instance_folder_is_no_warning() -> None:
     """instances/gironde-33 holds realise-2025.csv: the instance reader skips it silently."""
     inst = fluxopt.load_instance(GIRONDE)
     assert not [w for w in inst.warnings if "realise" in w.file]
+
+
+def test_hand_letters(tmp_path: Path) -> None:
+    """The letters of the hand bilan say what is owed and what is taken back, and the cap."""
+    from fluxopt.bilan.letters import render_letters
+
+    conv = conventions()
+    letters = render_letters(compute_bilan(conv, read_realise(write_realise(tmp_path / "r.csv", HAND), conv)), "31/01/2026")
+    assert sorted(letters) == ["B_AL.md", "B_COM.md", "B_PREF.md"]
+    com, al, pref = letters["B_COM.md"], letters["B_AL.md"], letters["B_PREF.md"]
+    assert "**À :** Commune 1 (COM)" in com and "| Objectif : part × flux réalisé | 4,0 |" in com
+    assert "**3,0 logement(s) de moins**" in com and "**2,0 logement(s)** s'ajoutent à votre objectif de 2026 " \
+        "(le report est plafonné à 50,0 % de votre objectif annuel)" in com
+    assert "**3,0 logement(s) de plus**" in al and "**3,0 logement(s)** sont déduits de votre objectif de 2026." in al
+    assert "soit 23,1 %, pour un objectif de 25,0 % : objectif **non atteint**" in al
+    assert "aucun report sur 2026" in pref and "pour un objectif de 100,0 % : objectif atteint" in pref
+    assert "| hors QPV | 6 | 6 |" in pref and "| QPV | 3 | 3 |" in pref
+
+
+def test_workbook_without_the_sheet(tmp_path: Path) -> None:
+    """A workbook of several sheets none of which is 'realise': one problem naming the file."""
+    book = tmp_path / "realise.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"a": [1]}).to_excel(writer, sheet_name="autre", index=False)
+        pd.DataFrame({"a": [1]}).to_excel(writer, sheet_name="realises", index=False)
+    with pytest.raises(InstanceError) as err:
+        read_realise(book, conventions())
+    [problem] = err.value.problems
+    assert problem.file == "realise.xlsx" and "no sheet 'realise'" in problem.message and "realises" in problem.message
