@@ -6,6 +6,7 @@ Public API::
     res = fluxopt.solve(inst)
     res.shares  # pandas DataFrame, one row per (bailleur, réservataire)
     fluxopt.write_result(res, "resultats")  # what `fluxopt solve` writes
+    fluxopt.bilan(res, "realise.csv", out="bilan")  # the annual bilan (R441-5-1) and report.csv
 
 Names are imported on first use, so that ``import fluxopt`` (and the command line's
 ``--version`` and ``--help``) stay fast.
@@ -40,6 +41,8 @@ _EXPORTS = {
     "write_result": "fluxopt.write",
     "write_workbook": "fluxopt.workbook",
     "solve_many": "fluxopt.batch",
+    "bilan": "fluxopt.bilan",
+    "Bilan": "fluxopt.bilan",
 }
 
 __all__ = [
@@ -64,11 +67,14 @@ __all__ = [
     "write_result",
     "write_workbook",
     "solve_many",
+    "bilan",
+    "Bilan",
 ]
 
 if TYPE_CHECKING:
     from fluxopt.api import solve
     from fluxopt.batch import solve_many
+    from fluxopt.bilan import Bilan, bilan
     from fluxopt.builder import Build, build
     from fluxopt.explanations import Explanation, explain
     from fluxopt.instance import Instance, load_instance
@@ -84,7 +90,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'fluxopt' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    # fluxopt.bilan is a package whose module is callable as the function bilan(): it is its own export.
+    value = imported if module == f"fluxopt.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

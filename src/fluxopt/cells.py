@@ -263,9 +263,10 @@ def _empty_frame(spec: dict[str, Column]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=s.dtype) for c, s in spec.items()} | {"row": pd.Series(dtype="int64")})
 
 
-def typed_table(name: str, raw: RawTable | None, problems: list[Problem]) -> TypedTable:
-    """Parse the cells of one table by its spec; record every bad cell."""
-    spec = SPECS[name]
+def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
+                spec: dict[str, Column] | None = None) -> TypedTable:
+    """Parse the cells of one table by its spec (``SPECS[name]`` unless given); record every bad cell."""
+    spec = SPECS[name] if spec is None else spec
     if raw is None:
         return TypedTable(name, _empty_frame(spec), {}, False)
     if not raw.rows:

@@ -1,5 +1,5 @@
 """The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``,
-``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
+``bilan``, ``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
 
 Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothing written),
 3 infeasible (strict CIL targets; ``summary.json`` and ``explication.md`` are written),
@@ -130,8 +130,8 @@ def solve_options(func: Callable) -> Callable:
     @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
     @click.option("--verbose", "-v", is_flag=True, help="Also print model size, solver and timings.")
     @click.option("--accords", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
-                  help="Shares already agreed (bailleur, reservataire, logements or flux_pct), replacing the "
-                       "instance's accords.")
+                  help="Shares already agreed (bailleur, reservataire, logements or flux_pct), added to an "
+                       "instance that has none of its own.")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs["quiet"] and kwargs["verbose"]:
@@ -143,15 +143,18 @@ def solve_options(func: Callable) -> Callable:
 
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, report: Reporter, accords: Path | None = None) -> Result:
-    """Load, solve with duals kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
+                    solver: str, report: Reporter, accords: Path | None = None,
+                    carry_over: Path | None = None) -> Result:
+    """Load (with ``accords`` and ``carry_over`` as the accords and report tables), solve with duals
+    kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
     from fluxopt.api import solve_built
     from fluxopt.builder import build
     from fluxopt.instance import load_instance
 
     try:
         overrides = _overrides(assignments)
-        inst = load_instance(instance, tables={"accords": accords} if accords else None)
+        files = {name: path for name, path in (("accords", accords), ("report", carry_over)) if path is not None}
+        inst = load_instance(instance, tables=files or None)
         report.progress(f"loaded {inst.describe()} ({inst.load_seconds:.2f} s)")
         result = solve_built(build(inst, policy=policy, overrides=overrides), time_limit=time_limit,
                              solver=solver, keep_duals=True)
@@ -247,9 +250,11 @@ def main() -> None:
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
               help="Result folder [default: resultats-<instance name> in the current folder].")
 @click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier fluxopt result.")
+@click.option("--report", "carry_over", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+              help="Last year's carry-over (the report.csv written by 'fluxopt bilan'), added to the instance.")
 def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                   solver: str, quiet: bool, verbose: bool, accords: Path | None, out: Path | None,
-                  force: bool) -> None:
+                  force: bool, carry_over: Path | None) -> None:
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
@@ -260,11 +265,12 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     Examples:
       fluxopt solve instances/exemple
       fluxopt solve instances/exemple -o /tmp/r --set plafonds.prefet=0.25 --set equivalence.methode=stock
+      fluxopt solve instances/gironde-33 -o /tmp/r2026 --report /tmp/bilan2025/report.csv
     """
     report = Reporter(quiet, verbose)
     out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
     _check_out(out, force)
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, accords)
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, accords, carry_over)
     from fluxopt.write import write_result
 
     start = time.perf_counter()
@@ -369,19 +375,71 @@ def validate_command(instance: Path) -> None:
               help="Output folder: one synthetique-<code> instance folder per département.")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Multiplies dwellings and new lettings (rates unchanged).")
-def generate_command(departements: int, seed: int, out: Path, scale: float) -> None:
+@click.option("--realise", is_flag=True, help="Also write a plausible realise.csv (a year of lettings) per département.")
+def generate_command(departements: int, seed: int, out: Path, scale: float, realise: bool) -> None:
     """Write deterministic synthetic instances, one folder per département (invented data).
 
     \b
     Examples:
       fluxopt generate --departements 3 --seed 7 --out /tmp/synth
       fluxopt generate --departements 101 --seed 1 --out /tmp/national
+      fluxopt generate --departements 3 --seed 7 --out /tmp/synth --realise
     """
     from fluxopt.generate import generate
 
     start = time.perf_counter()
-    folders = generate(departements, seed=seed, out=out, scale=scale)
+    folders = generate(departements, seed=seed, out=out, scale=scale, realise=realise)
     click.echo(f"wrote {len(folders)} instance(s) in {out} ({time.perf_counter() - start:.1f} s)", err=True)
+
+
+@main.command("bilan")
+@click.argument("result", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--realise", "realise", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE", help="What happened in year N: realise.csv, or an .xlsx workbook with a sheet 'realise'.")
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), metavar="DIR", help="The bilan folder.")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date printed on the bilan and the letters [default: 31 January of year N+1].")
+@click.option("--instance", "instance", type=click.Path(exists=True, path_type=Path), metavar="INSTANCE",
+              help="The year-N instance, for the names of the réservataires and bailleurs in the letters.")
+@click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier bilan.")
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
+def bilan_command(result: Path, realise: Path, out: Path, date: Any, instance: Path | None, force: bool,
+                  quiet: bool) -> None:
+    """The annual bilan (R441-5-1) of RESULT (the folder 'fluxopt solve' wrote for year N).
+
+    Writes bilan.json, bilan_parts.csv, report.csv (the carry-over to give 'fluxopt solve
+    --report' for year N+1), bilan_cil.csv, bilan_prioritaires.csv, bilan_r441-5-1.csv, bilan.xlsx
+    and one letter per bailleur and réservataire in lettres/. Exit 2 on invalid input (nothing
+    written).
+
+    \b
+    Example:
+      fluxopt solve instances/gironde-33 -o /tmp/r2025
+      fluxopt bilan /tmp/r2025 --realise instances/gironde-33/realise-2025.csv --out /tmp/bilan2025 \\
+        --instance instances/gironde-33
+    """
+    if out.exists() and not out.is_dir():
+        raise click.BadParameter(f"'{out}' is a file, not a folder", param_hint="--out")
+    if out.is_dir() and any(out.iterdir()) and not force and not (out / "bilan.json").is_file():
+        raise click.BadParameter(f"'{out}' is not empty and is not an earlier bilan; choose another folder or use "
+                                 "--force (its content would be replaced)", param_hint="--out")
+    from fluxopt.bilan import bilan
+
+    report = Reporter(quiet, False)
+    try:
+        done = bilan(result, realise, out=out, date=date.date() if date else None, instance=instance)
+    except InstanceError as exc:
+        _invalid(exc)
+    for warning in done.warnings[:MAX_WARNINGS]:
+        report.progress(str(warning))
+    if len(done.warnings) > MAX_WARNINGS:
+        report.progress(f"... and {len(done.warnings) - MAX_WARNINGS} more warnings (bilan.json)")
+    t = done.totaux
+    report.out(f"bilan {done.annee}: {t['paires']} conventions, realised flux {t['base_realisee']} dwellings; "
+               f"{t['paires_en_deficit']} short, {t['paires_en_exces']} over ({t['reports_plafonnes']} carry-overs capped)")
+    report.out(f"carry-over into {done.annee + 1}: {t['report_du']:+.1f} owed, {t['report_repris']:+.1f} taken back "
+               f"({len(done.report)} pairs in report.csv)")
+    report.out(f"bilan in {out}")
 
 
 main.add_command(batch)

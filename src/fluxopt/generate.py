@@ -8,7 +8,9 @@ calibration.
 - :func:`generate_departement` builds the tables of one département in memory;
 - :func:`write_instance` writes them as an instance folder (SPEC §2);
 - :func:`generate` is ``fluxopt generate``: one folder per synthetic département;
-- :func:`write_bundled` regenerates the calibrated ``instances/`` of Nouvelle-Aquitaine.
+- :func:`write_bundled` regenerates the calibrated ``instances/`` of Nouvelle-Aquitaine;
+- :func:`realise_table` draws a plausible year of lettings (``realise.csv``, SPEC §6) for an
+  instance's tables, for ``fluxopt bilan``.
 
 Synthetic codes cannot be mistaken for real ones: a commune code is the département
 code, the letter ``Z`` and a base-36 number (``33Z01``; real INSEE codes hold no letter
@@ -467,7 +469,115 @@ def write_instance(territory: Territory, folder: str | Path) -> Path:
     return folder
 
 
-def generate(n_departements: int, *, seed: int, out: str | Path, scale: float = 1.0) -> list[Path]:
+#: Realised year (realise.csv): Q1 share of the lettings by holder type (the middle of the
+#: policy's ``comportement`` ranges), share of proposals accepted, dwelling types, financings,
+#: construction periods.
+_Q1 = {"prefet": 0.6, "prefet_agents": 0.1, "action_logement": 0.12, "commune": 0.25, "epci": 0.25,
+       "departement": 0.3, "region": 0.15, "autre": 0.15, "bailleur": 0.3}
+_ACCEPTED = 0.92
+_TYPOLOGIES = (("T1", 0.08), ("T2", 0.22), ("T3", 0.35), ("T4", 0.25), ("T5", 0.08), ("T6", 0.02))
+_FINANCEMENTS = (("PLAI", 0.25), ("PLUS", 0.60), ("PLS", 0.10), ("PLI", 0.03), ("autre", 0.02))
+_PERIODES = ("avant 1975", "1975-1999", "2000-2014", "depuis 2015")
+
+
+def _split(counts: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Multinomial draws, one per row: ``counts[i]`` items over the columns of ``shares[i]`` (rows
+    summing to 1), drawn column by column as conditional binomials (vectorised over the rows)."""
+    out = np.zeros(shares.shape, dtype=np.int64)
+    left = counts.astype(np.int64).copy()
+    rest = np.ones(len(counts))
+    for j in range(shares.shape[1]):
+        p = np.clip(np.divide(shares[:, j], rest, out=np.ones(len(counts)), where=rest > 1e-12), 0.0, 1.0)
+        out[:, j] = rng.binomial(left, p)
+        left -= out[:, j]
+        rest = rest - shares[:, j]
+    return out
+
+
+def realise_table(tables: dict[str, pd.DataFrame], rng: np.random.Generator, annee: int = ANNEE,
+                  shares: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A plausible year of lettings for an instance's tables (SPEC §6, ``realise.csv``).
+
+    Per segment the realised flux is a Poisson draw around the forecast flux base; it is shared
+    between the réservataires, each pair (bailleur, réservataire) with its own bias (log-normal,
+    σ = 0.15: some are short, some over), and the bailleur keeps the rest. The réservataires'
+    shares of a segment are ``shares`` (bailleur, commune, qpv, reservataire, part: the solved
+    conventions) or else their reserved dwellings over the segment's flux-eligible dwellings
+    (live rights only). Each holder's count is split by dwelling type and financing; 92 % of the
+    proposals are let; Q1 and priority households are binomial draws around each type's usual
+    rates (the préfet: nearly all priority). Internal transfers and rehousing are rows of
+    ``mutation`` and ``relogement``.
+    """
+    p, stock = tables["patrimoine"], tables["stock"]
+    types = dict(zip(tables["reservataires"]["reservataire"], tables["reservataires"]["type"]))
+    eligible = (p["logements"] - p["logements_hors_flux"]).to_numpy(dtype=float)
+    released = p["liberations"].fillna(p["taux_rotation"] * eligible).to_numpy(dtype=float)
+    flux = np.maximum(released + p["mises_en_service"] - p["mutations_internes"] - p["relogements"], 0.0)
+    key = ["bailleur", "commune", "qpv"]
+    seg = p[key].reset_index(drop=True).assign(s=np.arange(len(p)))
+    if shares is None:
+        live = stock[stock["fin_droits"].isna() | (stock["fin_droits"] >= annee)] if "fin_droits" in stock else stock
+        held = live.merge(seg, on=key)[["s", "reservataire", "logements_reserves", "bailleur"]]
+        share = held["logements_reserves"].to_numpy() / np.maximum(eligible[held["s"].to_numpy()], 1.0)
+    else:
+        held = shares[shares["part"] > 0].merge(seg, on=key)[["s", "reservataire", "part", "bailleur"]]
+        share = held["part"].to_numpy(dtype=float)
+    pairs = held[["bailleur", "reservataire"]].drop_duplicates().reset_index(drop=True)
+    bias = dict(zip(zip(pairs["bailleur"], pairs["reservataire"]), rng.lognormal(0.0, 0.15, len(pairs))))
+    prio = dict(zip(zip(pairs["bailleur"], pairs["reservataire"]), rng.uniform(0.18, 0.40, len(pairs))))
+    share = share * np.array([bias[k] for k in zip(held["bailleur"], held["reservataire"])])
+    # Holders of each segment in columns: the réservataires (at most a total of 1), then the bailleur.
+    held = held.assign(share=share, k=held.groupby("s").cumcount())
+    width = int(held["k"].max()) + 2 if len(held) else 1
+    shares = np.zeros((len(p), width))
+    shares[held["s"].to_numpy(), held["k"].to_numpy()] = held["share"].to_numpy()
+    total = shares.sum(axis=1, keepdims=True)
+    shares *= np.minimum(1.0, 0.97 / np.maximum(total, 1e-12))
+    shares[:, -1] = 1.0 - shares[:, :-1].sum(axis=1)
+    counts = _split(rng.poisson(flux * rng.uniform(0.9, 1.06, len(p))), shares, rng)
+    holder = np.full((len(p), width), "bailleur", dtype=object)
+    holder[held["s"].to_numpy(), held["k"].to_numpy()] = held["reservataire"].to_numpy()
+    s_idx, k_idx = np.nonzero(counts)
+    rows = pd.DataFrame({"s": s_idx, "titulaire": holder[s_idx, k_idx], "n": counts[s_idx, k_idx]})
+    by_type = _split(rows["n"].to_numpy(), np.tile([w for _, w in _TYPOLOGIES], (len(rows), 1)), rng)
+    r_idx, t_idx = np.nonzero(by_type)
+    out = pd.DataFrame({"s": rows["s"].to_numpy()[r_idx], "titulaire": rows["titulaire"].to_numpy()[r_idx],
+                        "typologie": np.array([t for t, _ in _TYPOLOGIES])[t_idx], "proposes": by_type[r_idx, t_idx]})
+    out["financement"] = rng.choice([f for f, _ in _FINANCEMENTS], len(out), p=[w for _, w in _FINANCEMENTS])
+    out["attribues"] = rng.binomial(out["proposes"].to_numpy(), _ACCEPTED)
+    kind = out["titulaire"].map(lambda h: types.get(h, "bailleur"))
+    out["q1"] = rng.binomial(out["attribues"].to_numpy(), kind.map(_Q1).to_numpy(dtype=float))
+    b_of = seg["bailleur"].to_numpy()[out["s"].to_numpy()]
+    rate = np.array([0.97 if k == "prefet" else prio.get((b, h), 0.3) for b, h, k in zip(b_of, out["titulaire"], kind)])
+    out["prioritaires"] = rng.binomial(out["attribues"].to_numpy(), rate)
+    outside = []
+    for holder_name, column in (("mutation", "mutations_internes"), ("relogement", "relogements")):
+        n = rng.poisson(p[column].to_numpy(dtype=float))
+        at = np.flatnonzero(n)
+        outside.append(pd.DataFrame({"s": at, "titulaire": holder_name, "typologie": "T3", "proposes": n[at],
+                                     "financement": "PLUS", "attribues": n[at],
+                                     "q1": rng.binomial(n[at], 0.3), "prioritaires": 0}))
+    out = pd.concat([out, *outside], ignore_index=True)
+    periode = np.array(_PERIODES)[rng.integers(0, len(_PERIODES), len(p))]
+    out["periode"] = periode[out["s"].to_numpy()]
+    out = out.sort_values(["s", "titulaire", "typologie", "financement"], kind="stable")
+    full = seg.iloc[out["s"].to_numpy()][key].reset_index(drop=True)
+    cols = ["titulaire", "proposes", "attribues", "q1", "prioritaires", "typologie", "financement", "periode"]
+    out = pd.concat([full, out[cols].reset_index(drop=True)], axis=1)
+    return out.groupby([*key, "titulaire", "typologie", "financement", "periode"], sort=False, as_index=False).sum()
+
+
+def write_realise(territory: Territory, path: str | Path, seed: int, shares: pd.DataFrame | None = None) -> Path:
+    """Write :func:`realise_table` of a territory as a CSV file (same seed, same bytes)."""
+    code = str(territory.meta["territoire"])
+    frame = realise_table(territory.tables, np.random.default_rng([seed, _number(code), 15]), shares=shares)
+    path = Path(path)
+    _cells(frame).to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def generate(n_departements: int, *, seed: int, out: str | Path, scale: float = 1.0,
+             realise: bool = False) -> list[Path]:
     """``fluxopt generate --departements N --seed S --out DIR [--scale F]``.
 
     Writes ``DIR/synthetique-<code>/`` for the first N of the 101 départements (INSEE order:
@@ -480,12 +590,20 @@ def generate(n_departements: int, *, seed: int, out: str | Path, scale: float = 
     - ``--out DIR``: the output folder (created; existing instance folders are overwritten).
     - ``--scale F`` (default 1.0): multiplies every département's dwellings and new lettings
       (rates are unchanged), e.g. 0.1 for small test sets, 2 for a stress test.
+    - ``--realise``: also writes ``realise.csv`` in each folder, a plausible year of lettings
+      (:func:`realise_table`) for ``fluxopt bilan``; the instance files do not change.
     """
     if not 1 <= n_departements <= len(DEPARTEMENTS):
         raise ValueError(f"--departements must be between 1 and {len(DEPARTEMENTS)}, not {n_departements}")
     out = Path(out)
-    return [write_instance(generate_departement(code, seed=seed, scale=scale), out / f"synthetique-{code}")
-            for code in DEPARTEMENTS[:n_departements]]
+    folders = []
+    for code in DEPARTEMENTS[:n_departements]:
+        territory = generate_departement(code, seed=seed, scale=scale)
+        folder = write_instance(territory, out / f"synthetique-{code}")
+        if realise:
+            write_realise(territory, folder / "realise.csv", seed)
+        folders.append(folder)
+    return folders
 
 
 def slug(name: str) -> str:
@@ -503,6 +621,34 @@ def bundled() -> list[tuple[str, Territory]]:
     return out
 
 
+def solved_shares(segments: pd.DataFrame) -> pd.DataFrame:
+    """The réservataires' shares of each segment in a solve's ``segments`` table: logements / flux base."""
+    total = segments.groupby(["bailleur", "commune", "qpv"])["logements"].transform("sum")
+    held = segments[segments["titulaire"] != "bailleur"]
+    part = held["logements"] / total[held.index].where(total[held.index] > 0)
+    return pd.DataFrame({"bailleur": held["bailleur"], "commune": held["commune"], "qpv": held["qpv"],
+                         "reservataire": held["titulaire"], "part": part.fillna(0.0)}).reset_index(drop=True)
+
+
+def write_bundled_realise(root: str | Path, code: str = "33") -> Path:
+    """Regenerate ``instances/<name>-<code>/realise-<annee>.csv``: a year of lettings around the
+    conventions the bundled instance solves to (the seed of the bundled instances)."""
+    from fluxopt.api import solve
+
+    name, territory = next((n, t) for n, t in bundled() if n.endswith(f"-{code}"))
+    folder = Path(root) / name
+    result = solve(folder)
+    return write_realise(territory, folder / f"realise-{ANNEE}.csv", BUNDLED_SEED, solved_shares(result.segments))
+
+
+#: Bundled instances that come with a realised year (``realise-<annee>.csv``, for ``fluxopt bilan``).
+BUNDLED_REALISE = ("33",)
+
+
 def write_bundled(root: str | Path) -> list[Path]:
-    """Regenerate the bundled instances under ``root`` (the repository's ``instances/``)."""
-    return [write_instance(territory, Path(root) / name) for name, territory in bundled()]
+    """Regenerate the bundled instances under ``root`` (the repository's ``instances/``), and the
+    realised year of those of ``BUNDLED_REALISE``."""
+    folders = [write_instance(territory, Path(root) / name) for name, territory in bundled()]
+    for code in BUNDLED_REALISE:
+        write_bundled_realise(root, code)
+    return folders

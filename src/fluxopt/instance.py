@@ -211,7 +211,8 @@ def load_instance(source: str | Path | Mapping[str, Any], *,
     """Read and validate an instance (SPEC §2) from a CSV folder, an .xlsx workbook, a .json file
     or a mapping of the JSON shape; raise :class:`InstanceError` listing every problem.
 
-    ``tables`` adds (or replaces) tables from CSV files: ``{"accords": "accords.csv"}``.
+    ``tables`` adds tables from files (CSV, or an .xlsx sheet of that name): ``{"accords": "accords.csv"}``;
+    the instance must not have them already.
     """
     start = time.perf_counter()
     raw = read_raw(source)

@@ -38,6 +38,9 @@ import pandas as pd
 from fluxopt.problems import InstanceError, Problem, Severity, closest
 
 TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs", "report", "accords")
+#: CSV files that may sit next to an instance's tables without being part of it (the year's
+#: ``realise*.csv`` read by ``fluxopt bilan``): skipped without a warning.
+COMPANIONS = ("realise",)
 REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
 META = "instance"
 #: Prefix of the keys of the `instance` sheet that override the policy (``surcharges.cil.strict``).
@@ -275,11 +278,48 @@ def read_csv_folder(folder: Path) -> RawInstance:
         else:
             tables[name] = table
     for key, path in present.items():
-        if key not in TABLES:
+        if key not in TABLES and not key.startswith(COMPANIONS):
             problems.append(Problem(path.name, None, None, f"file '{path.name}' is not part of an instance and is "
                                                            f"ignored{closest(key, TABLES)}", "warning"))
     sha = _sha256_files(files, folder)
     return RawInstance(str(folder), "instance.toml", meta, tables, sha, folder, problems, meta_rows, meta_found)
+
+
+def read_table_file(path: Path, sheet: str) -> tuple[RawTable | None, list[Problem], str]:
+    """One table from a CSV file or from the sheet ``sheet`` of an .xlsx workbook (the only sheet
+    when there is one): the raw table (None when unreadable), its problems and the file's SHA-256."""
+    data = _read_bytes(path)
+    sha = hashlib.sha256(data).hexdigest()
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        text, problem = _decode_csv(data, path.name)
+        if problem is not None or text is None:
+            return None, [problem] if problem is not None else [], sha
+        table, problems = parse_csv(text, path.name)
+        return table, problems + ([] if table else [_no_header(path.name)]), sha
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds of errors for what is not a workbook
+        return None, [Problem(path.name, None, None, "this file cannot be read as an .xlsx workbook; open it in a "
+                                                     "spreadsheet and save it as 'Excel Workbook (.xlsx)'")], sha
+    try:
+        sheets = {normalize_name(ws.title): ws for ws in book.worksheets}
+        found = sheets.get(sheet) or (book.worksheets[0] if len(book.worksheets) == 1 else None)
+        if found is None:
+            return None, [Problem(path.name, None, None, f"the workbook has no sheet '{sheet}'"
+                                                         f"{closest(sheet, sheets)}")], sha
+        found.reset_dimensions()
+        source = f"{found.title} (sheet)"
+        rows = enumerate((list(r) for r in found.iter_rows(min_row=1, min_col=1, values_only=True)), start=1)
+        table, problems = _table(source, rows, "warning")
+        return table, problems + ([] if table else [_no_header(source)]), sha
+    finally:
+        book.close()
+
+
+def _no_header(source: str) -> Problem:
+    return Problem(source, None, None, "the table is empty: its first row must name the columns")
 
 
 def _unreadable(path: Path, exc: OSError) -> Problem:
@@ -553,28 +593,23 @@ def _read_path(path: Path) -> RawInstance:
 
 
 def add_table_files(raw: RawInstance, files: Mapping[str, str | Path]) -> RawInstance:
-    """``raw`` with tables read from CSV files (``{"accords": "accords.csv"}``), replacing the
-    instance's own tables of those names; the SHA-256 then covers the added files too."""
+    """``raw`` with tables read from files (``{"accords": "accords.csv"}``; a CSV file, or an .xlsx
+    workbook with a sheet of that name); an instance that already has such a table is an error
+    (which of the two would hold is not for fluxopt to guess). The SHA-256 covers the files too."""
     tables = dict(raw.tables)
     problems = list(raw.problems)
-    digest = hashlib.sha256(raw.sha256.encode())
+    digest = raw.sha256
     for name, file in files.items():
         path = Path(file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            problems.append(Problem(path.name or str(path), None, None,
-                                    f"cannot be read ({exc.strerror or type(exc).__name__})"))
+        if not path.is_file():
+            problems.append(Problem(str(path), None, None, f"no such file: it should hold the '{name}' table"))
             continue
-        digest.update(name.encode() + b"\0" + data + b"\0")
-        text, problem = _decode_csv(data, path.name)
-        if problem is not None or text is None:
-            problems += [problem] if problem is not None else []
-            continue
-        table, found = parse_csv(text, path.name)
+        table, found, sha = read_table_file(path, name)
+        if name in raw.tables:
+            found.append(Problem(raw.tables[name].source, None, None,
+                                 f"the instance already has a '{name}' table; remove it or do not give {path.name}"))
         problems += found
-        if table is None:
-            problems.append(_empty(path.name, name))
-        else:
+        if table is not None:
             tables[name] = table
-    return dataclasses.replace(raw, tables=tables, problems=problems, sha256=digest.hexdigest())
+        digest = hashlib.sha256(f"{digest}\0{sha}".encode()).hexdigest()
+    return dataclasses.replace(raw, tables=tables, problems=problems, sha256=digest)

@@ -1,0 +1,142 @@
+"""``realise.csv`` (or a sheet ``realise``): what happened in year N (SPEC §6), read and checked
+row by row under the instance error contract (every problem at once, with file, row, column)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fluxopt.bilan.conventions import OUTSIDE_FLUX, OWN, Conventions
+from fluxopt.cells import MAX_FLOW, CellError, Column, _boolean, _commune, _integer, code, typed_table
+from fluxopt.problems import InstanceError, Problem, closest
+from fluxopt.readers import normalize_name, read_table_file
+
+TYPOLOGIES = ("T1", "T2", "T3", "T4", "T5", "T6")
+FINANCEMENTS = ("PLAI", "PLUS", "PLS", "PLI", "autre")
+#: The label of a missing optional description (typologie, financement, période).
+NON_RENSEIGNE = "non renseigné"
+
+
+def _typologie(value: Any) -> str:
+    text = code(value).upper().replace(" ", "")
+    if text not in TYPOLOGIES:
+        raise CellError(f"'{value}' is not a dwelling type ({', '.join(TYPOLOGIES)}){closest(text, TYPOLOGIES)}")
+    return text
+
+
+def _financement(value: Any) -> str:
+    text = normalize_name(value)
+    by_name = {f.lower(): f for f in FINANCEMENTS}
+    if text not in by_name:
+        raise CellError(f"'{value}' is not a financing ({', '.join(FINANCEMENTS)}){closest(text.upper(), FINANCEMENTS)}")
+    return by_name[text]
+
+
+SPEC: dict[str, Column] = {
+    "bailleur": Column(code, True),
+    "commune": Column(_commune, True),
+    "qpv": Column(_boolean, True, dtype="bool"),
+    "titulaire": Column(code, True),
+    "proposes": Column(_integer, True, dtype="int64", high=MAX_FLOW),
+    "attribues": Column(_integer, True, dtype="int64", high=MAX_FLOW),
+    "q1": Column(_integer, False, 0, "int64", MAX_FLOW),
+    "prioritaires": Column(_integer, False, 0, "int64", MAX_FLOW),
+    "typologie": Column(_typologie, False, NON_RENSEIGNE),
+    "financement": Column(_financement, False, NON_RENSEIGNE),
+    "periode": Column(code, False, NON_RENSEIGNE),
+}
+
+
+@dataclass(frozen=True)
+class Realise:
+    """The rows of realise (typed, with their ``row`` numbers), whether the optional counts were
+    given (``has_q1``, ``has_prioritaires``), the source name, its SHA-256 and the warnings."""
+
+    frame: pd.DataFrame
+    source: str
+    sha256: str
+    has_q1: bool
+    has_prioritaires: bool
+    warnings: tuple[Problem, ...]
+
+
+def _in(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Whether each row of ``frame`` has its ``keys`` in ``table`` (a set of tuples: faster than a join here)."""
+    known = set(zip(*(table[k].tolist() for k in keys)))
+    found = np.fromiter((k in known for k in zip(*(frame[k].tolist() for k in keys))), dtype=bool, count=len(frame))
+    return pd.Series(found, index=frame.index)
+
+
+def _check(frame: pd.DataFrame, source: str, conv: Conventions, bad: dict[str, set[int]], problems: list[Problem]) -> None:
+    """Rows against the conventions: a known segment and holder, and counts that nest (vectorised:
+    only the rows with a problem are visited)."""
+    def ok(*columns: str) -> pd.Series:
+        return ~frame["row"].isin(set().union(*(bad[c] for c in columns)))
+
+    seg = conv.segments.rename(columns={"reservataire": "titulaire"})
+    links = conv.links.rename(columns={"reservataire": "titulaire"})
+    bailleurs = sorted(set(conv.segments["bailleur"]))
+    holders = sorted(set(conv.reservataires["reservataire"]) | {OWN, *OUTSIDE_FLUX})
+    known_b = frame["bailleur"].isin(bailleurs)
+    known_seg = _in(frame, seg, ["bailleur", "commune", "qpv"])
+    known_h = frame["titulaire"].isin(holders)
+    reservataire = ~frame["titulaire"].isin([OWN, *OUTSIDE_FLUX])
+    linked = _in(frame, links, ["bailleur", "titulaire", "commune", "qpv"])
+    found: list[tuple[int, int, Problem]] = []
+
+    def add(mask: pd.Series, order: int, make: Any) -> None:
+        for r in frame[mask].to_dict("records"):
+            found.append((int(r["row"]), order, make(r)))
+
+    add(ok("bailleur") & ~known_b, 0, lambda r: Problem(
+        source, int(r["row"]), "bailleur", f"bailleur '{r['bailleur']}' has no segment in the conventions of year "
+                                           f"{conv.annee}{closest(r['bailleur'], bailleurs)}"))
+    communes = conv.segments.groupby("bailleur")["commune"].agg(lambda c: sorted(set(c))).to_dict()
+    add(ok("bailleur", "commune", "qpv") & known_b & ~known_seg, 1, lambda r: Problem(
+        source, int(r["row"]), "commune", f"bailleur '{r['bailleur']}' has no segment in commune {r['commune']} "
+                                          f"{'inside' if r['qpv'] else 'outside'} QPV"
+                                          f"{closest(r['commune'], communes.get(r['bailleur'], []))}"))
+    add(ok("titulaire") & ~known_h, 2, lambda r: Problem(
+        source, int(r["row"]), "titulaire", f"'{r['titulaire']}' is neither a réservataire of the conventions nor "
+                                            f"'bailleur', 'mutation' or 'relogement'{closest(r['titulaire'], holders)}"))
+    add(ok("titulaire", "bailleur", "commune", "qpv") & known_h & reservataire & known_seg & ~linked, 3, lambda r: Problem(
+        source, int(r["row"]), "titulaire", f"'{r['titulaire']}' has no convention with '{r['bailleur']}' covering "
+                                            f"commune {r['commune']}: these dwellings count in the realised base of "
+                                            "the other réservataires, in no gap", "warning"))
+    add(ok("proposes", "attribues") & (frame["attribues"] > frame["proposes"]), 4, lambda r: Problem(
+        source, int(r["row"]), "attribues", f"{r['attribues']} dwellings let but only {r['proposes']} proposed; "
+                                            "'attribues' counts the proposed dwellings that were let, so it is at "
+                                            "most 'proposes'"))
+    for order, (col, what) in enumerate((("q1", "first-quartile households"), ("prioritaires", "priority households"))):
+        add(ok(col, "attribues") & (frame[col] > frame["attribues"]), 5 + order, lambda r, col=col, what=what: Problem(
+            source, int(r["row"]), col, f"{r[col]} {what} among {r['attribues']} dwellings let; '{col}' counts some "
+                                        "of the 'attribues', so it is at most 'attribues'"))
+    problems += [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+def read_realise(path: str | Path, conv: Conventions) -> Realise:
+    """Read and check ``realise.csv`` or an .xlsx workbook (sheet ``realise``, or its only sheet);
+    :class:`InstanceError` lists every problem when any is an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise InstanceError([Problem(str(path), None, None, "no such file: --realise names a CSV file or an .xlsx workbook")])
+    raw, problems, sha = read_table_file(path, "realise")
+    source = raw.source if raw is not None else path.name
+    table = typed_table("realise", raw, problems, SPEC)
+    if raw is not None and not raw.rows:
+        problems.append(Problem(source, None, None, "'realise' has no rows of data"))
+    columns = set(raw.columns) if raw is not None else set()
+    if table.usable and raw is not None and raw.rows:
+        _check(table.frame, source, conv, table.bad, problems)
+    for col, what in (("q1", "the CIL targets"), ("prioritaires", "the priority households")):
+        if raw is not None and col not in columns:
+            problems.append(Problem(source, raw.header_row, col, f"no column '{col}': the bilan says nothing of {what}",
+                                    "warning"))
+    problems.sort(key=lambda p: p.row or 0)  # stable: a row's cell problems, then its checks
+    if any(p.severity == "error" for p in problems):
+        raise InstanceError(problems)
+    return Realise(table.frame, source, sha, "q1" in columns, "prioritaires" in columns, tuple(problems))
