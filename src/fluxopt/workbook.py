@@ -177,9 +177,6 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
     sheet = _Sheet(book, "synthese", formats)
     ws, s, inst = sheet.ws, result.summary, result.instance
     ws.fit_to_pages(1, 1)
-    ws.set_column(0, 0, 20)
-    ws.set_column(1, 1, 34)
-    ws.set_column(2, 12, 12)
     sheet.cell(0, 0, _("Flux management proposal: {nom}").format(nom=inst.nom), "title")
     sheet.cell(1, 0, _("Département {territoire}, year {annee}; policy {politique}; {bailleurs} bailleurs, "
                        "{reservataires} réservataires").format(
@@ -191,17 +188,17 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
     for name in result.policy.ordre:
         label, sentence = OBJECTIVES.get(name, (name, ""))
         value = result.objectives.get(name)
-        sheet.cell(row, 0, _(label), "bold")
+        ws.merge_range(row, 0, row, 1, _(label), formats["bold"])
         if value is not None:
-            sheet.cell(row, 1, value, "percent" if name == "ecart_max" else "number")
-        sheet.cell(row, 2, _(sentence) if sentence else "", "text")
+            sheet.cell(row, 2, value, "percent" if name == "ecart_max" else "number")
+        sheet.cell(row, 3, _(sentence) if sentence else "", "text")
         row += 1
     b_names, r_names = _names(result)
     row += 1
     sheet.cell(row, 0, _("Per bailleur: shares of its annual flux"), "subtitle")
     synth = bailleur_synthesis(result.shares, result.bailleurs)
     types = [t for t in TYPES if f"{t}_pct" in synth.columns]
-    columns: list[tuple[str, str | None, float]] = [(N_("Bailleur"), "text", 10), (N_("Name"), "text", 30),
+    columns: list[tuple[str, str | None, float]] = [(N_("Bailleur"), "text", 15), (N_("Name"), "text", 30),
                                                     (N_("Flux base (dwellings/year)"), "number", 12)]
     columns += [(_("{type} (%)").format(type=_(TYPE_NAMES[t])), "percent", 11) for t in types]
     columns += [(N_("Own share (%)"), "percent", 11), (N_("Flux base (whole dwellings)"), "integer", 12),
@@ -212,7 +209,7 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
     row = sheet.table(row + 1, columns, rows, repeat=False) + 1
     sheet.cell(row, 0, _("Per réservataire, over all bailleurs"), "subtitle")
     rsynth = reservataire_synthesis(result.shares)
-    columns = [(N_("Réservataire"), "text", 10), (N_("Name"), "text", 30), (N_("Type"), "text", 12),
+    columns = [(N_("Réservataire"), "text", 15), (N_("Name"), "text", 30), (N_("Type"), "text", 13),
                (N_("Bailleurs"), "integer", 9), (N_("Target (dwellings/year)"), "number", 12),
                (N_("Proposed (dwellings/year)"), "number", 12), (N_("Departure (dwellings/year)"), "number", 12),
                (N_("Departure (%)"), "percent", 11), (N_("Whole dwellings per year"), "integer", 12)]
