@@ -135,9 +135,9 @@ class Seconds(click.ParamType):
         try:
             seconds = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+            self.fail(_("{value} is not a number of seconds").format(value=repr(value)), param, ctx)
         if not math.isfinite(seconds) or seconds <= 0:
-            self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+            self.fail(_("{value} is not a positive, finite number of seconds").format(value=repr(value)), param, ctx)
         return seconds
 
 
@@ -157,7 +157,7 @@ def solve_options(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs["quiet"] and kwargs["verbose"]:
-            raise click.UsageError("--quiet and --verbose exclude each other")
+            raise click.UsageError(_("--quiet and --verbose exclude each other"))
         _check_solver(kwargs["solver"])
         return func(*args, **kwargs)
 
@@ -217,11 +217,11 @@ def _is_result_folder(folder: Path) -> bool:
 
 def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise click.BadParameter(f"'{out}' is a file, not a folder", param_hint="--out")
+        raise click.BadParameter(_("'{path}' is a file, not a folder").format(path=out), param_hint="--out")
     if out.is_dir() and any(out.iterdir()) and not force and not _is_result_folder(out):
         raise click.BadParameter(
-            f"'{out}' is not empty and is not an earlier fluxopt result; choose another folder or use --force "
-            "(its content would be replaced)", param_hint="--out")
+            _("'{path}' is not empty and is not an earlier fluxopt result; choose another folder or use --force "
+              "(its content would be replaced)").format(path=out), param_hint="--out")
 
 
 def _fmt_pct(value: float) -> str:
@@ -353,7 +353,7 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
       fluxopt export-lp instances/exemple -o exemple.lp
     """
     if output.suffix.lower() not in (".lp", ".mps"):
-        raise click.BadParameter("the file must end in .lp or .mps", param_hint="--output")
+        raise click.BadParameter(_("the file must end in .lp or .mps"), param_hint="--output")
     from fluxopt.builder import build
     from fluxopt.model import build_model
 
