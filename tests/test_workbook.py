@@ -109,3 +109,10 @@ def test_gironde_prints_synthese_on_one_page_and_a_bounded_book(tmp_path: Path) 
     assert box.width > box.height  # landscape
     assert "Proposition de gestion en flux" in pages[0].extract_text()
     assert len(pages) <= 20
+
+
+def test_every_policy_key_has_a_source() -> None:
+    from fluxopt.workbook import SOURCES
+
+    for key in fluxopt.load_policy("elan-2020").to_dict():
+        assert SOURCES.get(key) or SOURCES.get(key.split(".", 1)[0]), key
