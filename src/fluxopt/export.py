@@ -194,15 +194,3 @@ def write_xlsx(inst: Instance, path: Path) -> Path:
                         sheet.write_string(i, j, str(value))
         book.close()
     return _atomic(path, write)
-
-
-def write_instance(inst: Instance, out: Path) -> Path:
-    """Write ``inst`` to ``out`` in the form its name says: ``.xlsx``, ``.json``, else a CSV folder."""
-    suffix = Path(out).suffix.lower()
-    if suffix == ".xlsx":
-        return write_xlsx(inst, Path(out))
-    if suffix == ".json":
-        return write_json(inst, Path(out))
-    return write_csv(inst, Path(out))
-
-

@@ -47,11 +47,6 @@ def _(message: str) -> str:
     return translations(resolve()).gettext(message)
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
-    """The singular or plural form of a message for ``n``, in the current language."""
-    return translations(resolve()).ngettext(singular, plural, n)
-
-
 def N_(message: str) -> str:
     """Mark a message for extraction without translating it now (translated later with :func:`_`)."""
     return message

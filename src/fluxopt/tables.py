@@ -67,7 +67,6 @@ class WholeDwellings:
     propre: np.ndarray
     flux_base: np.ndarray
     reservataires: dict[str, int]
-    total_propre: int
 
 
 def whole_dwellings(parts: pd.DataFrame, bailleurs: pd.DataFrame) -> WholeDwellings:
@@ -91,7 +90,7 @@ def whole_dwellings(parts: pd.DataFrame, bailleurs: pd.DataFrame) -> WholeDwelli
     rounded = controlled_rounding(matrix)
     return WholeDwellings(
         parts=rounded.cells[rows, cols], propre=rounded.cells[:, -1], flux_base=rounded.rows,
-        reservataires=dict(zip(r_ids, rounded.columns[:-1].tolist())), total_propre=int(rounded.columns[-1]),
+        reservataires=dict(zip(r_ids, rounded.columns[:-1].tolist())),
     )
 
 
