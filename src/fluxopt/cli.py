@@ -194,7 +194,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
         seconds=number(s.timings.build), policy=s.politique.nom, solver=s.solver.name, version=s.solver.version),
         detail=True)
     for stage in result.stages:
-        value = "" if stage.optimum is None else f"{stage.optimum:.6f}"
+        value = "" if stage.optimum is None else number(stage.optimum, 6)
         report.progress(_("stage {name} {status} {value}  ({seconds} s)").format(
             name=f"{stage.name:<12}", status=f"{_(STATUS_LABELS.get(stage.status, stage.status)):<10}",
             value=f"{value:>14}", seconds=number(stage.seconds, 3)))

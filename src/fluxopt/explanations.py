@@ -67,6 +67,8 @@ TEMPLATES: dict[str, str] = {
                               "QPV in EPCI {epci}"),
     "cil_strict_qpv": N_("strict mode (cil.strict = true): no shortfall allowed on the CIL target in QPV in EPCI {epci}"),
     "ligne": N_("constraint {ligne}"),
+    "definition_part": N_("the share of {qui} at bailleur {bailleur} is the sum of its dwellings in the segments "
+                          "of its perimeter"),
     "prefet_cible": N_("target of {reservataire} at bailleur {bailleur} set to {apres} dwellings/year (was {avant}) "
                        "by prefet.cible"),
     "defaut_vers_prefet": N_("target of {reservataire} at bailleur {bailleur} ({logements} dwellings/year) moved to "
@@ -264,6 +266,8 @@ class _Namer:
             return self.cil_target(index[0], "hors_qpv")
         if name == "cil_qpv":
             return self.cil_target(index[0], "qpv")
+        if name == "def_X":
+            return Reason("definition_part", {**self.holder(index[1]), "bailleur": index[0]})
         if name == "fixe" and index[0] in ("ecart_cil", "ecart_max", "ecart_total"):
             return Reason(f"etape_{index[0]}", {})
         return None
