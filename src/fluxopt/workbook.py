@@ -24,7 +24,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from fluxopt.explanations import Explanation, explain
-from fluxopt.i18n import N_, _, number
+from fluxopt.i18n import N_, _, number, using
 from fluxopt.policy import TYPES, load_policy
 from fluxopt.result import Result
 from fluxopt.tables import bailleur_synthesis, reservataire_synthesis
@@ -397,7 +397,12 @@ def _cil(book: xlsxwriter.Workbook, cil: pd.DataFrame, formats: dict[str, Format
 
 
 def write_workbook(result: Result, path: Path, explanation: Explanation | None = None) -> None:
-    """Write ``resultats.xlsx`` in the current language (see the module docstring)."""
+    """Write ``resultats.xlsx`` in the result's language (see the module docstring)."""
+    with using(result.langue):
+        _write_workbook(result, Path(path), explanation)
+
+
+def _write_workbook(result: Result, path: Path, explanation: Explanation | None) -> None:
     explanation = explanation if explanation is not None else explain(result)
     book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "in_memory": True})
     book.set_properties({"created": DOCUMENT_DATE, "title": result.instance.nom})
