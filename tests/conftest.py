@@ -1,13 +1,19 @@
-"""Shared helpers: write tiny instances as CSV folders."""
+"""Shared helpers: write tiny instances as CSV folders.
+
+The tests written before the French catalogue read English sentences: the suite runs with
+``FLUXOPT_LANGUE=en``; the tests of the French default (tests/test_i18n.py) remove it.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+os.environ["FLUXOPT_LANGUE"] = "en"
 ROOT = Path(__file__).resolve().parents[1]
 EPCI = "200000001"
 

@@ -70,7 +70,9 @@ def test_a_locked_share_and_the_rest_rebalanced(make_instance, agreement: dict) 
     assert result.objectives["ecart_max"] == pytest.approx(1 / 6, abs=1e-6)
     assert result.objectives["ecart_total"] == pytest.approx(1 / 3, abs=1e-5)  # within the stage tolerance
     (al,) = [p for p in fluxopt.explain(result).pairs if p.reservataire == "AL"]
-    assert al.reasons == ["agreed by the parties (accords): 75.00 dwellings/year"]
+    (reason,) = al.reasons
+    assert (reason.code, reason.params["logements"]) == ("accord", 75)
+    assert reason.text == "agreed by the parties (accords): 75.00 dwellings/year"
 
 
 def test_a_pair_without_rights_can_be_agreed(make_instance) -> None:
@@ -93,8 +95,10 @@ def test_agreements_that_cannot_hold_are_infeasible_and_explained(make_instance)
     assert result.status == "infeasible"
     rows = fluxopt.explain(result).infeasible
     assert rows is not None
-    assert any(r.startswith("the agreement of the préfet PREF at bailleur B1 (accords): 40.00") for r in rows), rows
-    assert any(r.startswith("cap of the préfet (with its agents) at bailleur B1: 30 %") for r in rows), rows
+    texts = [r.text for r in rows]
+    assert any(r.code == "accord_infaisable" and r.params["logements"] == 40 for r in rows), texts
+    assert any(t.startswith("the agreement of the préfet PREF at bailleur B1 (accords): 40.00") for t in texts), texts
+    assert any(r.code == "plafond_prefet" for r in rows), texts
     res = CliRunner().invoke(main, ["solve", str(folder), "-o", str(folder.parent / "out"), "-q"])
     assert res.exit_code == 3
 

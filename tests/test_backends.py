@@ -75,7 +75,8 @@ def test_result_model_holds_the_solution_and_the_fixing_rows() -> None:
     for stage, value in result.objectives.items():  # each stage within its fixing row's slack
         assert value - 1e-9 <= pyo.value(model.stage_expr[stage]) <= result.solution.fixed[stage] + 1e-9
     x_total = sum(pyo.value(v) for v in model.x.values())
-    assert x_total == pytest.approx(result.shares["logements"].sum(), abs=1e-5)
+    # The tables are cleaned of solver noise: each X moves by at most 10 x 1e-6 x max(1, T).
+    assert x_total == pytest.approx(result.shares["logements"].sum(), rel=1e-5)
 
 
 def test_unknown_solver_is_a_usage_error() -> None:

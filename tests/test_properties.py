@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import math
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 import fluxopt
 from conftest import write_instance
 from fluxopt.flux import RULES
+from fluxopt.tables import whole_dwellings
 
 EPCI_OF = {"A": "E1", "B": "E1", "C": "E2"}
 RESERVATAIRES = [
@@ -131,6 +134,17 @@ def test_invariants(drawn):
     # The bailleur alone can reach the CIL targets (its Q1 share may span [0, 0.25] or more): no shortfall.
     if all(bb["part_q1_max"] >= 0.25 for bb in bailleurs) or not cil:  # rehousing only lowers the bound
         assert res.objectives["ecart_cil"] == pytest.approx(0, abs=1e-6)
+    # Whole dwellings (controlled rounding): floor or ceiling of each share; each bailleur's
+    # réservataires and own share add up to its rounded flux base; each réservataire to a rounding of its total.
+    whole = whole_dwellings(res.shares, res.bailleurs)
+    exact, rounded = res.shares["logements"].to_numpy(), res.shares["logements_arrondis"].to_numpy()
+    assert ((rounded >= np.floor(exact + 1e-6)) & (rounded <= np.ceil(exact - 1e-6))).all()
+    for i, (bail, flux) in enumerate(zip(res.bailleurs["bailleur"], res.bailleurs["flux_base"])):
+        assert int(rounded[res.shares["bailleur"] == bail].sum()) + whole.propre[i] == whole.flux_base[i]
+        assert math.floor(flux + 1e-6) <= whole.flux_base[i] <= math.ceil(flux - 1e-6)
+    for ident, total in res.shares.groupby("reservataire")["logements"].sum().items():
+        assert math.floor(total + 1e-6) <= whole.reservataires[ident] <= math.ceil(total - 1e-6)
+        assert whole.reservataires[ident] == rounded[res.shares["reservataire"] == ident].sum()
     # Solving twice gives identical outputs.
     assert res.objectives == again.objectives
     for name, table in res.tables.items():

@@ -38,6 +38,7 @@ _EXPORTS = {
     "solve": "fluxopt.api",
     "explain": "fluxopt.explanations",
     "Explanation": "fluxopt.explanations",
+    "Reason": "fluxopt.explanations",
     "write_result": "fluxopt.write",
     "write_workbook": "fluxopt.workbook",
     "solve_many": "fluxopt.batch",
@@ -64,6 +65,7 @@ __all__ = [
     "solve",
     "explain",
     "Explanation",
+    "Reason",
     "write_result",
     "write_workbook",
     "solve_many",
@@ -76,7 +78,7 @@ if TYPE_CHECKING:
     from fluxopt.batch import solve_many
     from fluxopt.bilan import Bilan, bilan
     from fluxopt.builder import Build, build
-    from fluxopt.explanations import Explanation, explain
+    from fluxopt.explanations import Explanation, Reason, explain
     from fluxopt.instance import Instance, load_instance
     from fluxopt.policy import Policy, load_policy
     from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from fluxopt.builder import Build, InstanceSource, PolicySource, build
+from fluxopt.i18n import resolve
 from fluxopt.problems import UsageError
 from fluxopt.result import Options, Result, make_result
 from fluxopt.solvers import DEFAULT_SOLVER, check_solver
@@ -25,13 +26,21 @@ def _check_time_limit(time_limit: Any) -> float | None:
     return float(time_limit)
 
 
+def _check_langue(langue: str | None) -> str:
+    try:
+        return resolve(langue)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def solve_built(built: Build, *, time_limit: float | None = None, solver: str = DEFAULT_SOLVER,
-                keep_duals: bool = False) -> Result:
+                keep_duals: bool = False, langue: str | None = None) -> Result:
     """Solve the stages of a :class:`~fluxopt.builder.Build` and shape the result."""
     limit = _check_time_limit(time_limit)
     check_solver(solver)
+    chosen = _check_langue(langue)
     solution = run_stages(built.lp, built.policy, solver=solver, time_limit=limit, keep_duals=keep_duals)
-    return make_result(built, solution, Options(solver, limit))
+    return make_result(built, solution, Options(solver, limit), chosen)
 
 
 def solve(
@@ -42,6 +51,7 @@ def solve(
     time_limit: float | None = None,
     solver: str = DEFAULT_SOLVER,
     keep_duals: bool = False,
+    langue: str | None = None,
 ) -> Result:
     """Compute the flux shares of an instance (SPEC §4) and return a :class:`Result`.
 
@@ -50,6 +60,8 @@ def solve(
     ``[surcharges]`` still apply on top); ``overrides`` are dotted policy keys applied last
     (``{"plafonds.prefet": 0.25}``). ``solver``: ``highs`` (direct) or a Pyomo solver name
     (``appsi_highs``, ``glpk``). ``keep_duals`` keeps each stage's row duals (explanations use them).
+    ``langue`` (``fr`` or ``en``; default ``FLUXOPT_LANGUE``, else ``fr``) is the language of what
+    people read from the result: the workbook and ``explication.md`` written by ``write_result``.
 
     A strict instance that cannot meet its CIL targets returns status ``infeasible``. Invalid
     input raises :class:`~fluxopt.problems.InstanceError`; a bad argument (unknown solver, time
@@ -57,5 +69,6 @@ def solve(
     """
     _check_time_limit(time_limit)
     check_solver(solver)
+    _check_langue(langue)
     return solve_built(build(instance, policy=policy, overrides=overrides), time_limit=time_limit, solver=solver,
-                       keep_duals=keep_duals)
+                       keep_duals=keep_duals, langue=langue)

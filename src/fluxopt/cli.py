@@ -20,11 +20,13 @@ import click
 
 from fluxopt._version import __version__
 from fluxopt.cli_batch import batch, compare
+from fluxopt.i18n import LANGUAGES, N_, _, number, using
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
 from fluxopt.territoires import DEPARTEMENTS
 
 if TYPE_CHECKING:
+    from fluxopt.instance import Instance
     from fluxopt.result import Result
 
 # The commands import what they need when they run, so that --help and --version stay fast.
@@ -33,6 +35,18 @@ EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
 #: Keys of summary.json that mark a folder as an earlier fluxopt result.
 RESULT_KEYS = {"status", "objectifs", "instance", "politique", "versions"}
 MAX_TABLE_ROWS = 40
+#: The stage objectives and the réservataire types in words (translated when printed).
+OBJECTIVE_LABELS = {
+    "ecart_cil": N_("CIL shortfall (dwellings)"), "ecart_max": N_("largest relative departure"),
+    "ecart_total": N_("sum of relative departures"), "regularite": N_("irregularity"),
+}
+TYPE_HEADERS = {  # the English headers are the type codes
+    "prefet": N_("prefet"), "prefet_agents": N_("prefet_agents"), "action_logement": N_("action_logement"),
+    "commune": N_("commune"), "epci": N_("epci"), "departement": N_("departement"), "region": N_("region"),
+    "autre": N_("autre"),
+}
+STATUS_LABELS = {"optimal": N_("optimal"), "infeasible": N_("infeasible"), "time_limit": N_("time limit"),
+                 "error": N_("error")}
 #: Warnings printed without --verbose; the rest are counted (all are in summary.json).
 MAX_WARNINGS = 5
 
@@ -52,6 +66,16 @@ class Reporter:
             click.echo(text)
 
 
+def describe(inst: "Instance") -> str:
+    """One line for people: the instance, its bailleurs, segments, réservataires, rights and flux base."""
+    p = inst.patrimoine
+    return _("{nom} ({territoire}, {annee}): {bailleurs} bailleurs, {segments} segments, {reservataires} "
+             "réservataires, {droits} rights, flux base {flux} dwellings/year").format(
+        nom=inst.nom, territoire=inst.territoire, annee=inst.annee, bailleurs=p["bailleur"].nunique(),
+        segments=len(p), reservataires=len(inst.reservataires), droits=len(inst.stock),
+        flux=number(float(p["flux_base"].sum()), 1))
+
+
 def _fail(code: int, lines: list[str]) -> NoReturn:
     for line in lines:
         click.echo(line, err=True)
@@ -62,7 +86,8 @@ def _invalid(exc: InstanceError) -> NoReturn:
     """Every problem of an invalid input, one per line (file, row, column, message); exit 2."""
     problems: list[Problem] = exc.problems
     errors = sum(p.severity == "error" for p in problems)
-    _fail(EXIT_INVALID, [*(str(p) for p in problems), f"fluxopt: {errors} problem(s) in the input, nothing written"])
+    _fail(EXIT_INVALID, [*(str(p) for p in problems),
+                         "fluxopt: " + _("{n} problem(s) in the input, nothing written").format(n=errors)])
 
 
 def _overrides(assignments: tuple[str, ...]) -> dict[str, Any]:
@@ -110,9 +135,9 @@ class Seconds(click.ParamType):
         try:
             seconds = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+            self.fail(_("{value} is not a number of seconds").format(value=repr(value)), param, ctx)
         if not math.isfinite(seconds) or seconds <= 0:
-            self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+            self.fail(_("{value} is not a positive, finite number of seconds").format(value=repr(value)), param, ctx)
         return seconds
 
 
@@ -135,7 +160,7 @@ def solve_options(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs["quiet"] and kwargs["verbose"]:
-            raise click.UsageError("--quiet and --verbose exclude each other")
+            raise click.UsageError(_("--quiet and --verbose exclude each other"))
         _check_solver(kwargs["solver"])
         return func(*args, **kwargs)
 
@@ -155,7 +180,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
         overrides = _overrides(assignments)
         files = {name: path for name, path in (("accords", accords), ("report", carry_over)) if path is not None}
         inst = load_instance(instance, tables=files or None)
-        report.progress(f"loaded {inst.describe()} ({inst.load_seconds:.2f} s)")
+        report.progress(_("loaded {instance} ({seconds} s)").format(instance=describe(inst), seconds=number(inst.load_seconds)))
         result = solve_built(build(inst, policy=policy, overrides=overrides), time_limit=time_limit,
                              solver=solver, keep_duals=True)
     except InstanceError as exc:
@@ -167,14 +192,18 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
     for warning in shown:
         report.progress(str(warning))
     if len(shown) < len(s.warnings):
-        report.progress(f"... and {len(s.warnings) - len(shown)} more warnings (--verbose, or summary.json)")
+        report.progress(_("... and {n} more warnings (--verbose, or summary.json)").format(n=len(s.warnings) - len(shown)))
     size = s.model_size
-    report.progress(f"model: {size.variables} variables, {size.constraints} constraints, "
-                    f"{size.active_pairs} pairs (built in {s.timings.build:.2f} s); policy "
-                    f"{s.politique.nom}; solver {s.solver.name} {s.solver.version}", detail=True)
+    report.progress(_("model: {variables} variables, {constraints} constraints, {pairs} pairs (built in {seconds} s); "
+                      "policy {policy}; solver {solver} {version}").format(
+        variables=size.variables, constraints=size.constraints, pairs=size.active_pairs,
+        seconds=number(s.timings.build), policy=s.politique.nom, solver=s.solver.name, version=s.solver.version),
+        detail=True)
     for stage in result.stages:
-        value = "" if stage.optimum is None else f"{stage.optimum:.6f}"
-        report.progress(f"stage {stage.name:<12} {stage.status:<10} {value:>14}  ({stage.seconds:.3f} s)")
+        value = "" if stage.optimum is None else number(stage.optimum, 6)
+        report.progress(_("stage {name} {status} {value}  ({seconds} s)").format(
+            name=f"{stage.name:<12}", status=f"{_(STATUS_LABELS.get(stage.status, stage.status)):<10}",
+            value=f"{value:>14}", seconds=number(stage.seconds, 3)))
     return result
 
 
@@ -194,15 +223,15 @@ def _is_result_folder(folder: Path) -> bool:
 
 def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise click.BadParameter(f"'{out}' is a file, not a folder", param_hint="--out")
+        raise click.BadParameter(_("'{path}' is a file, not a folder").format(path=out), param_hint="--out")
     if out.is_dir() and any(out.iterdir()) and not force and not _is_result_folder(out):
         raise click.BadParameter(
-            f"'{out}' is not empty and is not an earlier fluxopt result; choose another folder or use --force "
-            "(its content would be replaced)", param_hint="--out")
+            _("'{path}' is not empty and is not an earlier fluxopt result; choose another folder or use --force "
+              "(its content would be replaced)").format(path=out), param_hint="--out")
 
 
 def _fmt_pct(value: float) -> str:
-    return f"{value:.1f} %"
+    return f"{number(value, 1)} %"
 
 
 def bailleur_table(result: "Result") -> str:
@@ -211,29 +240,29 @@ def bailleur_table(result: "Result") -> str:
 
     table = bailleur_synthesis(result.shares, result.bailleurs)
     types = [t for t in TYPES if f"{t}_pct" in table.columns]
-    header = ["bailleur", "flux base", *types, "own share"]
-    rows = [[r["bailleur"], f"{r['flux_base']:.1f}", *(_fmt_pct(r[f"{t}_pct"]) for t in types),
+    header = [_("bailleur"), _("flux base"), *(_(TYPE_HEADERS[t]) for t in types), _("own share")]
+    rows = [[r["bailleur"], number(r["flux_base"], 1), *(_fmt_pct(r[f"{t}_pct"]) for t in types),
              _fmt_pct(r["propre_pct"])] for _, r in table.head(MAX_TABLE_ROWS).iterrows()]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
     lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
               for r in rows]
     if len(table) > MAX_TABLE_ROWS:
-        lines.append(f"... and {len(table) - MAX_TABLE_ROWS} more bailleurs (see bailleurs.csv)")
+        lines.append(_("... and {n} more bailleurs (see bailleurs.csv)").format(n=len(table) - MAX_TABLE_ROWS))
     return "\n".join(lines)
 
 
 def objectives_table(result: "Result") -> str:
-    labels = {
-        "ecart_cil": "CIL shortfall (dwellings)", "ecart_max": "largest relative departure",
-        "ecart_total": "sum of relative departures", "regularite": "irregularity",
-    }
-    return "\n".join(f"{name:<12} {value:>14.6f}  {labels.get(name, '')}" for name, value in result.objectives.items())
+    return "\n".join(f"{name:<12} {number(value, 6):>14}  {_(OBJECTIVE_LABELS.get(name, name))}"
+                     for name, value in result.objectives.items())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="fluxopt")
-def main() -> None:
+@click.option("--langue", type=click.Choice(LANGUAGES), envvar="FLUXOPT_LANGUE", show_envvar=True,
+              help="Language of what people read (workbook, explication.md, messages) [default: fr].")
+@click.pass_context
+def main(ctx: click.Context, langue: str | None) -> None:
     """fluxopt: convert réservataires' stock rights into annual flux shares (ELAN, décret 2020-145).
 
     \b
@@ -243,6 +272,7 @@ def main() -> None:
     Shell completion (bash; zsh and fish alike):
       eval "$(_FLUXOPT_COMPLETE=bash_source fluxopt)"
     """
+    ctx.with_resource(using(langue))  # for this command only (tests run many commands in one process)
 
 
 @main.command("solve")
@@ -275,25 +305,26 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 
     start = time.perf_counter()
     folder = write_result(result, out)
-    report.progress(f"wrote {out} ({time.perf_counter() - start:.2f} s)")
+    report.progress(_("wrote {path} ({seconds} s)").format(path=out, seconds=number(time.perf_counter() - start)))
     if result.has_solution:
         report.out(bailleur_table(result))
         report.out()
         report.out(objectives_table(result))
         deficit = float(result.cil["deficit"].sum()) if len(result.cil) else 0.0
         if deficit > 0:
-            report.out(f"CIL targets not reached: shortfall of {deficit:.2f} attributions (see explication.md)")
-        report.out(f"results in {folder}")
+            report.out(_("CIL targets not reached: shortfall of {n} attributions (see explication.md)").format(
+                n=number(deficit)))
+        report.out(_("results in {path}").format(path=folder))
     code = _exit_code(result)
     if result.status == "time_limit" and result.has_solution:
-        click.echo("fluxopt: time limit reached; the result holds the stages solved so far", err=True)
+        click.echo("fluxopt: " + _("time limit reached; the result holds the stages solved so far"), err=True)
     elif code == EXIT_INFEASIBLE:
-        click.echo(f"fluxopt: infeasible: the strict CIL targets cannot be met; see {folder / 'explication.md'}",
-                   err=True)
+        click.echo("fluxopt: " + _("infeasible: the strict CIL targets cannot be met; see {path}").format(
+            path=folder / "explication.md"), err=True)
     elif code == EXIT_SOLVER:
         why = result.stages[-1].raw_status if result.stages else ""
-        click.echo(f"fluxopt: no solution ({result.status.value}: {why}); summary in {folder / 'summary.json'}",
-                   err=True)
+        click.echo("fluxopt: " + _("no solution ({status}: {why}); summary in {path}").format(
+            status=result.status.value, why=why, path=folder / "summary.json"), err=True)
     sys.exit(code)
 
 
@@ -332,7 +363,7 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
       fluxopt export-lp instances/exemple -o exemple.lp
     """
     if output.suffix.lower() not in (".lp", ".mps"):
-        raise click.BadParameter("the file must end in .lp or .mps", param_hint="--output")
+        raise click.BadParameter(_("the file must end in .lp or .mps"), param_hint="--output")
     from fluxopt.builder import build
     from fluxopt.model import build_model
 
@@ -345,7 +376,7 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
     model.objectif[first].activate()
     output.parent.mkdir(parents=True, exist_ok=True)
     model.write(str(output), io_options={"symbolic_solver_labels": True})
-    click.echo(f"wrote {output} (stage {first})", err=True)
+    click.echo(_("wrote {path} (stage {stage})").format(path=output, stage=first), err=True)
 
 
 @main.command("validate")
@@ -389,7 +420,60 @@ def generate_command(departements: int, seed: int, out: Path, scale: float, real
 
     start = time.perf_counter()
     folders = generate(departements, seed=seed, out=out, scale=scale, realise=realise)
-    click.echo(f"wrote {len(folders)} instance(s) in {out} ({time.perf_counter() - start:.1f} s)", err=True)
+    click.echo(_("wrote {n} instance(s) in {path} ({seconds} s)").format(
+        n=len(folders), path=out, seconds=number(time.perf_counter() - start, 1)), err=True)
+
+
+@main.command("modele")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("modele.xlsx"),
+              show_default=True, metavar="FILE.xlsx", help="Where to write the template.")
+def modele_command(out: Path) -> None:
+    """Write an empty input workbook to fill in: one sheet per table, a « Lisez-moi » sheet that
+    explains every column, drop-down lists, number validations and one example row per sheet.
+
+    \b
+    Example:
+      fluxopt modele --out modele.xlsx
+    """
+    if out.suffix.lower() != ".xlsx":
+        raise click.BadParameter(_("the file must end in .xlsx"), param_hint="--out")
+    from fluxopt.template import write_template
+
+    write_template(out)
+    click.echo(_("wrote {path}").format(path=out), err=True)
+
+
+@main.command("convertir")
+@click.argument("instance", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, metavar="X.xlsx|X.json|DIR",
+              help="The instance in another form: an .xlsx workbook, a .json document, or a folder of CSV files.")
+def convertir_command(instance: Path, out: Path) -> None:
+    """Convert INSTANCE (a CSV folder, .xlsx or .json) to another form; the data stay the same.
+
+    Exit code 2 when INSTANCE has errors (every problem listed, nothing written).
+
+    \b
+    Examples:
+      fluxopt convertir instances/exemple --out exemple.xlsx
+      fluxopt convertir exemple.xlsx --out exemple.json
+      fluxopt convertir exemple.json --out exemple-csv/
+    """
+    from fluxopt.instance import load_instance
+
+    if out.suffix.lower() not in (".xlsx", ".json") and out.is_file():
+        raise click.BadParameter(_("'{path}' is a file: give a .xlsx or .json name, or a folder").format(path=out),
+                                 param_hint="--out")
+    if out.suffix.lower() not in (".xlsx", ".json") and out.is_dir() and any(out.iterdir()) \
+            and not (out / "instance.toml").is_file():
+        raise click.BadParameter(_("'{path}' is a folder that holds no instance: choose an empty folder").format(
+            path=out), param_hint="--out")
+    try:
+        inst = load_instance(instance)
+    except InstanceError as exc:
+        _invalid(exc)
+    written = inst.to_xlsx(out) if out.suffix.lower() == ".xlsx" else inst.to_json(out) \
+        if out.suffix.lower() == ".json" else inst.to_csv(out)
+    click.echo(_("wrote {path}").format(path=written), err=True)
 
 
 @main.command("bilan")

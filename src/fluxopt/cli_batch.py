@@ -7,6 +7,7 @@ from typing import Literal
 
 import click
 
+from fluxopt.i18n import _
 from fluxopt.problems import PolicyError
 
 SHOWN = ["instance", "scenario", "status", "paires", "ecart_relatif_max", "deficit_cil", "prefet_pct", "temps_total"]
@@ -50,11 +51,12 @@ def batch(
         raise SystemExit(2) from None
     except RuntimeError as exc:  # e.g. the Dask extra is not installed
         raise click.ClickException(str(exc)) from None
-    click.echo(table[SHOWN].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
+    click.echo(table[SHOWN].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))  # codes: data
     failed = table[table["status"] != "optimal"]
-    for _, row in failed.iterrows():
+    for _i, row in failed.iterrows():
         click.echo(f"{row['instance']} [{row['scenario']}]: {row['status']}: {row['message']}", err=True)
-    click.echo(f"{len(table) - len(failed)} of {len(table)} solved; table in {out / 'comparaison.csv'}", err=True)
+    click.echo(_("{solved} of {total} solved; table in {path}").format(
+        solved=len(table) - len(failed), total=len(table), path=out / "comparaison.csv"), err=True)
     if len(failed):
         raise SystemExit(1)
 
@@ -82,4 +84,4 @@ def compare(result_a: Path, result_b: Path, csv: Path | None, top: int) -> None:
     click.echo(format_comparison(comp, top or None))
     if csv is not None:
         for path in write_comparison(comp, csv):
-            click.echo(f"written: {path}", err=True)
+            click.echo(_("written: {path}").format(path=path), err=True)

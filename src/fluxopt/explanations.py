@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from fluxopt.flux import Baseline
+from fluxopt.i18n import N_, _, number, using
 from fluxopt.lp import LinearProgram, cap_types, index_name
 from fluxopt.policy import Policy
 from fluxopt.result import Result
@@ -35,12 +36,92 @@ DEFINITIONS = ("def_X", "ecart", "ecart_max_def", "regularite_x", "regularite_q"
 #: Stages whose optimum fixes the deviations from equivalence.
 DEVIATION_STAGES = ("ecart_max", "ecart_total")
 
-TYPE_LABELS = {
-    "prefet": "the préfet", "prefet_agents": "the préfet (State employees)",
-    "action_logement": "Action Logement", "commune": "a commune", "epci": "an EPCI",
-    "departement": "the département", "region": "the région", "autre": "another réservataire",
+#: The reasons, by code: a sentence with the reason's parameters (translated by the catalogue).
+#: ``qui`` is the holder in words, ``ou`` the segment in words (both filled in when rendering).
+TEMPLATES: dict[str, str] = {
+    "plafond_prefet": N_("cap of the préfet (with its agents) at bailleur {bailleur}: {taux} of its flux "
+                         "({logements} dwellings/year)"),
+    "plafond_prefet_agents": N_("cap of the préfet's State employees at bailleur {bailleur}: {taux} of its flux "
+                                "({logements} dwellings/year)"),
+    "plafond_type": N_("cap of the réservataires of type {type} at bailleur {bailleur}: {taux} of its flux "
+                       "({logements} dwellings/year)"),
+    "capacite": N_("capacity of the segment {ou}: {logements} dwellings/year of flux"),
+    "prefet_uniforme": N_("uniform rate of {qui} in every segment of bailleur {bailleur} (prefet.uniforme)"),
+    "equilibre_qpv": N_("QPV balance of the share of {qui} at bailleur {bailleur} (QPV mix within ±{points} points)"),
+    "part_q1_min": N_("Q1 share of {qui} at least {taux} ({ou})"),
+    "part_q1_max": N_("Q1 share of {qui} at most {taux} ({ou})"),
+    "part_q1_min_bailleur": N_("Q1 share of bailleur {bailleur} on its own share at least {taux} ({ou})"),
+    "part_q1_max_bailleur": N_("Q1 share of bailleur {bailleur} on its own share at most {taux} ({ou})"),
+    "cil_hors_qpv": N_("CIL target outside QPV in EPCI {epci}: {taux} of attributions to Q1 households"),
+    "cil_qpv": N_("CIL target in QPV in EPCI {epci}: {taux} of attributions to other quartiles"),
+    "etape_ecart_cil": N_("the CIL targets, reached as far as possible first (stage ecart_cil)"),
+    "etape_ecart_max": N_("fairness: no pair departs more from its target than the smallest possible "
+                          "largest departure (stage ecart_max)"),
+    "etape_ecart_total": N_("the smallest total departure from equivalence (stage ecart_total)"),
+    "arbitrage": N_("no single binding constraint; the stages' trade-offs between pairs"),
+    "q1_reservataire_max": N_("Q1 share of {qui} at most {taux}: {q1} Q1 households of its {logements} dwellings"),
+    "q1_reservataire_min": N_("Q1 share of {qui} at least {taux}: {q1} Q1 households of its {logements} dwellings"),
+    "q1_bailleur_max": N_("Q1 share of bailleur {bailleur} on its own share at most {taux}: {q1} Q1 households "
+                          "of its {logements} dwellings"),
+    "q1_bailleur_min": N_("Q1 share of bailleur {bailleur} on its own share at least {taux}: {q1} Q1 households "
+                          "of its {logements} dwellings"),
+    "etapes_avant_cil": N_("the stages solved before the CIL targets: {etapes}"),
+    "cil_strict_hors_qpv": N_("strict mode (cil.strict = true): no shortfall allowed on the CIL target outside "
+                              "QPV in EPCI {epci}"),
+    "cil_strict_qpv": N_("strict mode (cil.strict = true): no shortfall allowed on the CIL target in QPV in EPCI {epci}"),
+    "ligne": N_("constraint {ligne}"),
+    "accord": N_("agreed by the parties (accords): {logements} dwellings/year"),
+    "accord_infaisable": N_("the agreement of {qui} at bailleur {bailleur} (accords): {logements} dwellings/year"),
+    "definition_part": N_("the share of {qui} at bailleur {bailleur} is the sum of its dwellings in the segments "
+                          "of its perimeter"),
+    "prefet_cible": N_("target of {reservataire} at bailleur {bailleur} set to {apres} dwellings/year (was {avant}) "
+                       "by prefet.cible"),
+    "defaut_vers_prefet": N_("target of {reservataire} at bailleur {bailleur} ({logements} dwellings/year) moved to "
+                             "the préfet {vers}: no flux convention signed (defaut.vers_prefet)"),
+    "report": N_("target of {reservataire} at bailleur {bailleur} changed by {logements} dwellings/year "
+                 "(carry-over of report.csv): {avant} → {apres}"),
 }
-CAP_LABELS = {"prefet": "the préfet (with its agents)", "prefet_agents": "the préfet's State employees"}
+#: The réservataire types in words, for a holder without a name.
+TYPE_LABELS = {
+    "prefet": N_("the préfet"), "prefet_agents": N_("the préfet (State employees)"),
+    "action_logement": N_("Action Logement"), "commune": N_("a commune"), "epci": N_("an EPCI"),
+    "departement": N_("the département"), "region": N_("the région"), "autre": N_("another réservataire"),
+}
+#: Parameters shown as a percentage, as a number of dwellings.
+_RATES = {"taux"}
+_NUMBERS = {"logements", "q1", "avant", "apres"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A reason with a stable ``code`` (a key of :data:`TEMPLATES`) and its ``params``, for programs;
+    ``text`` is its sentence in the current language, for people."""
+
+    code: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        p = dict(self.params)
+        shown = {k: (f"{100 * v:g} %" if k in _RATES else number(v) if k in _NUMBERS else v) for k, v in p.items()}
+        if "reservataire" in p:
+            name = p.get("nom") or ""
+            shown["qui"] = f"{name} ({p['reservataire']})" if name and name != p["reservataire"] else \
+                f"{_(TYPE_LABELS.get(p.get('type', ''), N_('réservataire')))} {p['reservataire']}"
+        if "commune" in p:
+            shown["ou"] = _("bailleur {bailleur}, commune {commune}, {qpv}").format(
+                bailleur=p.get("bailleur", ""), commune=p["commune"], qpv=_("in QPV") if p.get("qpv") else _("outside QPV"))
+        if "points" in p:
+            shown["points"] = f"{100 * p['points']:g}"
+        if "type" in p:
+            shown["type"] = p["type"]
+        return _(TEMPLATES[self.code]).format(**shown)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "params": dict(self.params), "text": self.text}
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -51,7 +132,7 @@ class PairExplanation:
     reservataire: str
     cible: float
     logements: float
-    reasons: list[str]
+    reasons: list[Reason]
 
     @property
     def ecart(self) -> float:
@@ -60,13 +141,13 @@ class PairExplanation:
 
 @dataclass
 class ShortfallExplanation:
-    """A CIL target not reached, and what limits it."""
+    """A CIL target not reached (``objectif``: the target as a reason), and what limits it."""
 
     epci: str
-    objectif: str
+    objectif: Reason
     requis: float
     atteint: float
-    reasons: list[str]
+    reasons: list[Reason]
 
 
 @dataclass
@@ -77,56 +158,67 @@ class Explanation:
     status: str
     pairs: list[PairExplanation] = field(default_factory=list)
     shortfalls: list[ShortfallExplanation] = field(default_factory=list)
-    infeasible: list[str] | None = None
-    #: The targets moved from equivalence before the solve (SPEC §4, targets version 2), in words.
-    moved: list[str] = field(default_factory=list)
+    infeasible: list[Reason] | None = None
+    #: The targets moved from equivalence before the solve (SPEC §4, targets version 2).
+    moved: list[Reason] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """True when no target moved, the proposal equals the targets and every CIL target is met."""
         return not self.moved and not self.pairs and not self.shortfalls and self.infeasible is None
 
-    def to_markdown(self) -> str:
-        """The explanation as a Markdown document (``explication.md``)."""
-        lines = [f"# Explanation of the proposal: {self.instance}", ""]
+    def to_markdown(self, langue: str | None = None) -> str:
+        """The explanation as a Markdown document (``explication.md``), in ``langue`` (default: the current one)."""
+        with using(langue):
+            return self._markdown()
+
+    def _markdown(self) -> str:
+        lines = [_("# Explanation of the proposal: {instance}").format(instance=self.instance), ""]
         if self.moved:
-            lines += ["## Targets moved from equivalence", "",
-                      "Before the solve, these targets were changed from the stock equivalence by the policy "
-                      "(prefet.cible, defaut.vers_prefet) or by the carry-over of report.csv:", ""]
-            lines += [f"- {m}" for m in self.moved] + [""]
+            lines += [_("## Targets moved from equivalence"), "",
+                      _("Before the solve, these targets were changed from the stock equivalence by the policy "
+                        "(prefet.cible, defaut.vers_prefet) or by the carry-over of report.csv:"), ""]
+            lines += [f"- {m.text}" for m in self.moved] + [""]
         if self.infeasible is not None:
             lines += [
-                "No proposal meets every hard constraint (strict CIL targets, agreements, caps, capacity).",
-                "These constraints together are impossible; dropping or relaxing any one of them",
-                "removes this conflict (an irreducible infeasible subset, computed by HiGHS):", "",
+                _("No proposal meets every hard constraint (strict CIL targets, agreements, caps, capacity)."),
+                _("These constraints together are impossible; dropping or relaxing any one of them"),
+                _("removes this conflict (an irreducible infeasible subset, computed by HiGHS):"), "",
             ]
-            lines += [f"- {row}" for row in self.infeasible] or ["- (HiGHS found no subset)"]
+            lines += [f"- {row.text}" for row in self.infeasible] or [_("- (HiGHS found no subset)")]
             return "\n".join(lines) + "\n"
         if not self.pairs and not self.shortfalls:
-            target = "its target, as moved above," if self.moved else "its equivalent target"
-            lines.append(f"Every share equals {target} and every CIL target is met: nothing departs.")
+            lines.append(_("Every share equals its target, as moved above, and every CIL target is met: nothing departs.")
+                         if self.moved else
+                         _("Every share equals its equivalent target and every CIL target is met: nothing departs."))
             return "\n".join(lines) + "\n"
         if self.pairs:
-            lines += ["## Departures from equivalence", ""]
+            lines += [_("## Departures from equivalence"), ""]
             for p in self.pairs:
-                way = "above" if p.ecart > 0 else "below"
-                lines.append(
-                    f"- **{p.reservataire} at {p.bailleur}**: {p.logements:.2f} dwellings/year instead of "
-                    f"{p.cible:.2f} ({p.ecart:+.2f}, {100 * p.ecart / p.cible:+.1f} %), {way} its target because of:"
-                )
-                lines += [f"  - {r}" for r in p.reasons]
+                template = _("- **{reservataire} at {bailleur}**: {logements} dwellings/year instead of {cible} "
+                             "({ecart}, {relatif} %), above its target because of:") if p.ecart > 0 else \
+                    _("- **{reservataire} at {bailleur}**: {logements} dwellings/year instead of {cible} "
+                      "({ecart}, {relatif} %), below its target because of:")
+                sign = "+" if p.ecart > 0 else "−"
+                lines.append(template.format(
+                    reservataire=p.reservataire, bailleur=p.bailleur, logements=number(p.logements),
+                    cible=number(p.cible), ecart=sign + number(abs(p.ecart)),
+                    relatif=sign + number(abs(100 * p.ecart / p.cible), 1)))
+                lines += [f"  - {r.text}" for r in p.reasons]
             lines.append("")
         if self.shortfalls:
-            lines += ["## CIL targets not reached", ""]
+            lines += [_("## CIL targets not reached"), ""]
             for s in self.shortfalls:
-                lines.append(f"- **{s.objectif}**: {s.atteint:.2f} of the {s.requis:.2f} "
-                             f"required attributions (shortfall {s.requis - s.atteint:.2f}); limited by:")
-                lines += [f"  - {r}" for r in s.reasons]
+                lines.append(_("- **{objectif}**: {atteint} of the {requis} required attributions "
+                               "(shortfall {deficit}); limited by:").format(
+                    objectif=s.objectif.text, atteint=number(s.atteint), requis=number(s.requis),
+                    deficit=number(s.requis - s.atteint)))
+                lines += [f"  - {r.text}" for r in s.reasons]
             lines.append("")
         return "\n".join(lines)
 
 
 class _Namer:
-    """Names of the model's rows in domain words."""
+    """The model's rows as reasons (codes and parameters)."""
 
     def __init__(self, base: Baseline, policy: Policy):
         self.base = base
@@ -136,59 +228,55 @@ class _Namer:
         self.names = res["nom"].to_dict()
         self.cil = base.cil.set_index("epci")
 
-    def holder(self, r: str) -> str:
-        name = self.names.get(r) or ""
-        return f"{name} ({r})" if name and name != r else f"{TYPE_LABELS.get(self.types.get(r, ''), 'réservataire')} {r}"
+    def holder(self, r: str) -> dict[str, Any]:
+        return {"reservataire": r, "nom": str(self.names.get(r) or ""), "type": self.types.get(r, "")}
 
     @staticmethod
-    def segment(b: str, c: str, q: str) -> str:
-        return f"bailleur {b}, commune {c}, {'in QPV' if q == 'qpv' else 'outside QPV'}"
+    def segment(b: str, c: str, q: str) -> dict[str, Any]:
+        return {"bailleur": b, "commune": c, "qpv": q == "qpv"}
 
-    def cap(self, k: str, b: str, bound: float | None = None) -> str:
+    def cap(self, k: str, b: str, bound: float | None = None) -> Reason:
         rate = self.policy.get(f"plafonds.{k}")
-        label = CAP_LABELS.get(k, f"type {k}")
-        text = f"cap of {label} at bailleur {b}: {100 * rate:g} % of its flux" if rate is not None else \
-            f"cap of {label} at bailleur {b}"
-        return text + (f" ({bound:.2f} dwellings/year)" if bound is not None else "")
+        params: dict[str, Any] = {"bailleur": b, "taux": rate, "logements": bound}
+        if k in ("prefet", "prefet_agents"):
+            return Reason(f"plafond_{k}", params)
+        return Reason("plafond_type", {**params, "type": k})
 
-    def cil_target(self, e: str, where: str) -> str:
+    def cil_target(self, e: str, where: str) -> Reason:
         if where == "hors_qpv":
-            return f"CIL target outside QPV in EPCI {e}: {100 * self.cil.at[e, 'alpha']:g} % of attributions to Q1 households"
-        return f"CIL target in QPV in EPCI {e}: {100 * self.cil.at[e, 'beta']:g} % of attributions to other quartiles"
+            return Reason("cil_hors_qpv", {"epci": e, "taux": float(self.cil.at[e, "alpha"])})
+        return Reason("cil_qpv", {"epci": e, "taux": float(self.cil.at[e, "beta"])})
 
-    def row(self, name: str, index: tuple, upper: float) -> str | None:
-        """A constraint row in words (``upper``: its upper bound); None for rows that only define objectives."""
+    def row(self, name: str, index: tuple, upper: float) -> Reason | None:
+        """A constraint row as a reason (``upper``: its upper bound); None for rows that only define objectives."""
         if name == "plafond":
             return self.cap(index[0], index[1], upper)
         if name == "capacite":
-            return f"capacity of the segment {self.segment(*index)}: {upper:.2f} dwellings/year of flux"
+            return Reason("capacite", {**self.segment(*index), "logements": upper})
         if name == "prefet_uniforme":
-            r, b = index[0], index[1]
-            return f"uniform rate of {self.holder(r)} in every segment of bailleur {b} (prefet.uniforme)"
+            return Reason("prefet_uniforme", {**self.holder(index[0]), "bailleur": index[1]})
         if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
             b, r = index
-            tol = 100 * self.policy.get("equilibre.tolerance_qpv", 0)
-            return f"QPV balance of the share of {self.holder(r)} at bailleur {b} (QPV mix within ±{tol:g} points)"
+            return Reason("equilibre_qpv", {**self.holder(r), "bailleur": b,
+                                            "points": self.policy.get("equilibre.tolerance_qpv", 0)})
         if name in ("q1_min", "q1_max"):
             r, seg = index[0], index[1:]
             lo, hi = self.base.q1[r]
-            bound = f"at least {100 * lo:g} %" if name == "q1_min" else f"at most {100 * hi:g} %"
-            return f"Q1 share of {self.holder(r)} {bound} ({self.segment(*seg)})"
+            return Reason("part_q1_min" if name == "q1_min" else "part_q1_max",
+                          {**self.holder(r), **self.segment(*seg), "taux": lo if name == "q1_min" else hi})
         if name in ("q1_min_bailleur", "q1_max_bailleur"):
             lo, hi = self.base.q1_bailleur[index[0]]
-            bound = f"at least {100 * lo:g} %" if name == "q1_min_bailleur" else f"at most {100 * hi:g} %"
-            return f"Q1 share of bailleur {index[0]} on its own share {bound} ({self.segment(*index)})"
+            low = name == "q1_min_bailleur"
+            return Reason("part_q1_min_bailleur" if low else "part_q1_max_bailleur",
+                          {**self.segment(*index), "taux": lo if low else hi})
         if name == "cil_hors_qpv":
             return self.cil_target(index[0], "hors_qpv")
         if name == "cil_qpv":
             return self.cil_target(index[0], "qpv")
-        if name == "fixe":
-            return {
-                "ecart_cil": "the CIL targets, reached as far as possible first (stage ecart_cil)",
-                "ecart_max": "fairness: no pair departs more from its target than the smallest possible "
-                             "largest departure (stage ecart_max)",
-                "ecart_total": "the smallest total departure from equivalence (stage ecart_total)",
-            }.get(index[0])
+        if name == "def_X":
+            return Reason("definition_part", {**self.holder(index[1]), "bailleur": index[0]})
+        if name == "fixe" and index[0] in ("ecart_cil", "ecart_max", "ecart_total"):
+            return Reason(f"etape_{index[0]}", {})
         return None
 
 
@@ -273,26 +361,25 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[Pai
                 rows.append((comp_name, _index(index), upper, priced))
     epci_of = base.segments["epci"].to_dict()
     out = []
-    for _, p in result.shares.iterrows():
+    for _i, p in result.shares.iterrows():
         if abs(p["ecart"]) <= DEVIATION_TOL * max(1.0, p["cible"]):
             continue
         pair = (p["bailleur"], p["reservataire"])
         if p["accord"]:
-            out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]),
-                                       [f"agreed by the parties (accords): {p['logements']:.2f} dwellings/year"]))
+            agreed = Reason("accord", {**namer.holder(pair[1]), "bailleur": pair[0], "logements": float(p["logements"])})
+            out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]), [agreed]))
             continue
         members = set(base.members[pair])
         epcis = {epci_of[s] for s in members} & set(namer.cil.index)
         touching = [r for r in rows if _touches(r[0], r[1], pair, p["type"], members, epcis)]
         priced = [r for r in touching if r[3]]
         chosen = priced or [r for r in touching if r[0] not in ("prefet_uniforme", "fixe")]
-        reasons = [t for r in chosen if (t := namer.row(r[0], r[1], r[2])) is not None]
+        reasons: list[Reason] = [t for r in chosen if (t := namer.row(r[0], r[1], r[2])) is not None]
         if any(r[0] == "fixe" and r[1][0] == "ecart_cil" for r in chosen):
             reasons += [t for r in touching if r[0] in ("cil_hors_qpv", "cil_qpv") and r not in chosen
                         and (t := namer.row(r[0], r[1], r[2])) is not None]
         out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]),
-                                   list(dict.fromkeys(reasons)) or ["no single binding constraint; "
-                                                                     "the stages' trade-offs between pairs"]))
+                                   _unique(reasons) or [Reason("arbitrage", {})]))
     return out
 
 
@@ -304,7 +391,7 @@ def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> lis
     own = lp.own(values)
     caps = _rows(lp, "plafond", values, result.solution.fixed, lp.activity(values))
     out = []
-    for _, c in result.cil[result.cil["deficit"] > BINDING_TOL].iterrows():
+    for _i, c in result.cil[result.cil["deficit"] > BINDING_TOL].iterrows():
         e, where = c["epci"], ("hors_qpv" if c["objectif"] == "q1_hors_qpv" else "qpv")
         in_e = ((seg["epci"] == e) & (seg["qpv"] == (where == "qpv"))).to_numpy()
         on = in_e[lp.x_seg]
@@ -314,33 +401,41 @@ def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> lis
             holder = _index(key)[0]
             held[holder][0] += x_k
             held[holder][1] += q_k
-        reasons = []
+        reasons: list[Reason] = []
+        side = "max" if where == "hors_qpv" else "min"
         for r, (x_r, q1) in sorted(held.items()):
             if x_r <= BINDING_TOL:
                 continue
             lo, hi = base.q1[r]
-            bound = f"at most {100 * hi:g} %" if where == "hors_qpv" else f"at least {100 * lo:g} %"
-            reasons.append(f"Q1 share of {namer.holder(r)} {bound}: {q1:.2f} Q1 households of its {x_r:.2f} dwellings")
+            reasons.append(Reason(f"q1_reservataire_{side}", {**namer.holder(r), "taux": hi if side == "max" else lo,
+                                                              "q1": q1, "logements": x_r}))
         for b in sorted(set(seg.loc[in_e, "bailleur"])):
             mine = in_e & (seg["bailleur"] == b).to_numpy()
             o = sum(values[lp.o_of_seg[mine]].tolist())
             lo, hi = base.q1_bailleur[b]
-            bound = f"at most {100 * hi:g} %" if where == "hors_qpv" else f"at least {100 * lo:g} %"
-            reasons.append(f"Q1 share of bailleur {b} on its own share {bound}: {o:.2f} Q1 households of its "
-                           f"{sum(own[mine].tolist()):.2f} dwellings")
+            reasons.append(Reason(f"q1_bailleur_{side}", {"bailleur": b, "taux": hi if side == "max" else lo,
+                                                          "q1": o, "logements": sum(own[mine].tolist())}))
             for k, upper, binding in zip(caps.index, caps.upper.tolist(), caps.binding.tolist()):
                 if where == "hors_qpv" and k[1] == b and binding:
                     reasons.append(namer.cap(k[0], k[1], upper))
         ordre = list(result.policy.ordre)
         before = ordre[: ordre.index("ecart_cil")] if "ecart_cil" in ordre else []
         if before:
-            reasons.append(f"the stages solved before the CIL targets: {', '.join(before)}")
+            reasons.append(Reason("etapes_avant_cil", {"etapes": ", ".join(before)}))
         out.append(ShortfallExplanation(e, namer.cil_target(e, where), float(c["requis"]), float(c["atteint"]),
                                         reasons))
     return out
 
 
-def infeasible_subset(result: Result, stage: str) -> list[str]:
+def _unique(reasons: list[Reason]) -> list[Reason]:
+    """The reasons without repeats (same code and parameters), in their order."""
+    seen: dict[str, Reason] = {}
+    for r in reasons:
+        seen.setdefault(f"{r.code}{sorted(r.params.items())}", r)
+    return list(seen.values())
+
+
+def infeasible_subset(result: Result, stage: str) -> list[Reason]:
     """An irreducible infeasible subset of the LP with ``stage``'s objective and the fixing rows
     of the stages before it, each row in domain words (computed by HiGHS)."""
     lp = result.lp
@@ -348,31 +443,31 @@ def infeasible_subset(result: Result, stage: str) -> list[str]:
     fixed = dict(result.solution.fixed)
     iis = highs_iis(lp, fixed, stage)
     upper = [*lp.row_upper.tolist(), *fixed.values()]
-    texts: list[str] = []
+    reasons: list[Reason] = []
     for i in iis.rows:
         name, index = lp.row_of(i, list(fixed))
         if name in DEFINITIONS:
             continue
-        text = namer.row(name, _index(index), upper[i])
-        texts.append(text if text is not None else f"{name}{index_name(index)}")
+        reason = namer.row(name, _index(index), upper[i])
+        reasons.append(reason if reason is not None else Reason("ligne", {"ligne": f"{name}{index_name(index)}"}))
     for j in iis.columns:
         name, index = lp.column_of(j)
         if name == "X" and lp.col_lower[j] == lp.col_upper[j]:  # an agreed share (else X >= 0 only)
             b, r = _index(index)
-            texts.append(f"the agreement of {namer.holder(r)} at bailleur {b} (accords): "
-                         f"{lp.col_lower[j]:.2f} dwellings/year")
+            reasons.append(Reason("accord_infaisable", {**namer.holder(r), "bailleur": b,
+                                                        "logements": float(lp.col_lower[j])}))
         if name in ("d1", "d2"):
-            where = "outside QPV" if name == "d1" else "in QPV"
-            texts.append(f"strict mode (cil.strict = true): no shortfall allowed on the CIL target {where} "
-                         f"in EPCI {index}")
-    return list(dict.fromkeys(texts))
+            reasons.append(Reason("cil_strict_hors_qpv" if name == "d1" else "cil_strict_qpv", {"epci": index}))
+    return _unique(reasons)
 
 
 def explain(result: Result) -> Explanation:
     """The explanation of a solve (solved with ``keep_duals=True``, the duals sharpen the reasons)."""
     namer = _Namer(result.baseline, result.policy)
-    expl = Explanation(result.instance.nom, result.status.value,
-                       moved=result.baseline.ajustements["message"].tolist())
+    moved = [Reason(a.regle, {"bailleur": a.bailleur, "reservataire": a.reservataire, "avant": float(a.avant),
+                              "apres": float(a.apres), "vers": str(a.vers or ""), "logements": float(a.logements)})
+             for a in result.baseline.ajustements.itertuples(index=False)]
+    expl = Explanation(result.instance.nom, result.status.value, moved=moved)
     values = result.solution.values
     if result.status is Termination.INFEASIBLE and result.stages:
         expl.infeasible = infeasible_subset(result, result.stages[-1].name)

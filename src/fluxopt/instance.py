@@ -89,6 +89,24 @@ class Instance:
                 found.append(f"{name}: {exc}")
         return found
 
+    def to_csv(self, folder: str | Path) -> Path:
+        """Write the instance as a folder of CSV files (SPEC §2); reading it back gives the same data."""
+        from fluxopt.export import write_csv
+
+        return write_csv(self, Path(folder))
+
+    def to_xlsx(self, path: str | Path) -> Path:
+        """Write the instance as an .xlsx workbook (sheet ``instance``, then one sheet per table)."""
+        from fluxopt.export import write_xlsx
+
+        return write_xlsx(self, Path(path))
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the instance as one JSON document (SPEC §2)."""
+        from fluxopt.export import write_json
+
+        return write_json(self, Path(path))
+
     def same_data(self, other: Instance) -> bool:
         """True when both instances hold the same data, whatever form they were read from."""
         return not self.differences(other)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass
-from typing import Iterable, Literal
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal, Mapping
 
 Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem of an instance: where it is and what is wrong, in plain words."""
+    """One problem of an instance: where it is and what is wrong, in plain words; ``code`` (a
+    stable name such as ``perimetre_inconnu``) and ``params`` let a program act on it without
+    reading the sentence (set where the problem is found; None where not yet given one)."""
 
     file: str
     row: int | None
     column: str | None
     message: str
     severity: Severity = "error"
+    code: str | None = None
+    params: Mapping[str, Any] | None = field(default=None, hash=False)
 
     def __str__(self) -> str:
         where = self.file
@@ -28,7 +32,9 @@ class Problem:
         return f"{self.severity}: {where}: {self.message}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
+                "severity": self.severity, "code": self.code,
+                "params": None if self.params is None else dict(self.params)}
 
 
 class InstanceError(ValueError):

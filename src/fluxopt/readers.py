@@ -43,6 +43,8 @@ TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs", "report", 
 COMPANIONS = ("realise",)
 REQUIRED_TABLES = ("patrimoine", "reservataires", "stock")
 META = "instance"
+#: Sheets of the input template (fluxopt modele) that explain the columns: read silently past.
+HELP_SHEETS = ("lisez_moi", "read_me")
 #: Prefix of the keys of the `instance` sheet that override the policy (``surcharges.cil.strict``).
 OVERRIDE_PREFIX = "surcharges."
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d[\d \u00a0\u202f]*)?,\d+ ?%?$")
@@ -443,7 +445,7 @@ def read_xlsx(path: Path) -> RawInstance:
             else:
                 tables[name] = table
         for key, sheet in sheets.items():
-            if key not in (META, *TABLES):
+            if key not in (META, *TABLES, *HELP_SHEETS):
                 problems.append(Problem(f"{sheet.title} (sheet)", None, None,
                                         f"sheet '{sheet.title}' is not part of an instance and is ignored"
                                         f"{closest(key, (META, *TABLES))}", "warning"))

@@ -19,6 +19,7 @@ import pandas as pd
 from fluxopt._version import __version__
 from fluxopt.builder import Build
 from fluxopt.flux import Baseline
+from fluxopt.i18n import DEFAULT_LANGUAGE, resolve
 from fluxopt.instance import Instance
 from fluxopt.lp import LinearProgram
 from fluxopt.policy import STAGES, Policy
@@ -170,6 +171,8 @@ class Result:
     baseline: Baseline = field(repr=False)
     instance: Instance = field(repr=False)
     policy: Policy = field(repr=False)
+    #: The language of what people read from this result (workbook, explication.md): ``fr`` or ``en``.
+    langue: str = DEFAULT_LANGUAGE
 
     @property
     def has_solution(self) -> bool:
@@ -192,8 +195,8 @@ class Result:
         return build_model(self.lp, self.solution.fixed, self.solution.values)
 
 
-def make_result(built: Build, solution: Solution, options: Options) -> Result:
-    """Shape a solution of ``built`` into the tables and the summary."""
+def make_result(built: Build, solution: Solution, options: Options, langue: str | None = None) -> Result:
+    """Shape a solution of ``built`` into the tables and the summary; ``langue`` as :func:`fluxopt.i18n.resolve`."""
     inst, base, lp, pol = built.instance, built.baseline, built.lp, built.policy
     values = solution.values
     if values is not None:
@@ -228,4 +231,4 @@ def make_result(built: Build, solution: Solution, options: Options) -> Result:
                         {s.name: round(s.seconds, 4) for s in solution.stages}),
     )
     return Result(solution.termination, objectives, tables["parts"], tables["segments"], tables["cil"],
-                  tables["bailleurs"], summary, solution, lp, base, inst, pol)
+                  tables["bailleurs"], summary, solution, lp, base, inst, pol, resolve(langue))

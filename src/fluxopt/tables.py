@@ -11,6 +11,7 @@ from fluxopt.flux import Baseline
 from fluxopt.instance import Instance
 from fluxopt.lp import LinearProgram
 from fluxopt.policy import PREFET_TYPES, TYPES, Policy
+from fluxopt.rounding import controlled_rounding, settle, settle_to
 
 DIGITS = 6
 SHARES_COLUMNS = [
@@ -33,17 +34,64 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def largest_remainder(values: np.ndarray, total: int) -> np.ndarray:
-    """Integers summing to ``total``, each the floor of its value plus one for the largest remainders."""
-    floors = np.floor(values + 1e-9)
-    short = int(total - floors.sum())
-    order = np.lexsort((np.arange(len(values)), -(values - floors)))
-    result = floors.astype(int)
-    if short > 0:
-        result[order[:short]] += 1
-    elif short < 0:
-        result[order[::-1][: -short]] -= 1
-    return result
+def settled(base: Baseline, values: Values, tolerance: float) -> Values:
+    """The solution without solver noise (FORMULATION.md, "Solver noise"): each X within
+    ``tolerance`` (relative) of its target, else of an integer, becomes that number; the pair's x
+    and q are scaled by the same factor (so that uniform rates, QPV balance and Q1 shares hold)
+    and each segment's own share takes the difference (so that every segment still adds up to F)."""
+    active = base.pairs["active"].to_numpy()
+    targets = base.pairs.loc[active, "cible"].to_numpy(dtype=float)
+    X = settle(settle_to(values.X, targets, tolerance), tolerance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(values.X != 0, X / values.X, 1.0)
+    links = base.links[active[base.links["pair"].to_numpy()]]
+    rank = np.cumsum(active) - 1  # pair index -> position among the active pairs
+    k = factor[rank[links["pair"].to_numpy()]]
+    x = values.x * k
+    moved = np.bincount(links["seg"].to_numpy(), weights=x - values.x, minlength=len(values.own))
+    return Values(x=x, q=values.q * k, X=X, own=values.own - moved, o=values.o)
+
+
+#: Solver noise: a value within this multiple of the stage tolerance (relative, at least 1 dwelling)
+#: of an integer or of its target is shown as that number (FORMULATION.md, "Solver noise").
+SETTLE_FACTOR = 10
+
+
+@dataclass(frozen=True)
+class WholeDwellings:
+    """The controlled rounding of the bailleur x holder matrix (see :mod:`fluxopt.rounding`):
+    ``parts`` whole dwellings per row of the parts table, ``propre`` (own share), ``flux_base``
+    per bailleur (in the bailleurs table's order), and ``reservataires`` per réservataire."""
+
+    parts: np.ndarray
+    propre: np.ndarray
+    flux_base: np.ndarray
+    reservataires: dict[str, int]
+
+
+def whole_dwellings(parts: pd.DataFrame, bailleurs: pd.DataFrame) -> WholeDwellings:
+    """Whole dwellings per year that add up, from the parts and bailleurs tables (or their CSV files).
+
+    The matrix has one row per bailleur and one column per réservataire plus one for the
+    bailleurs' own shares; every cell is the floor or the ceiling of its exact value, every
+    row sums to the rounded flux base of the bailleur, every column to the rounding of its
+    exact total (nearest integer whenever the table allows it).
+    """
+    b_ids = bailleurs["bailleur"].astype(str).tolist()
+    r_ids = sorted(set(parts["reservataire"].astype(str)))
+    row_of = {b: i for i, b in enumerate(b_ids)}
+    col_of = {r: j for j, r in enumerate(r_ids)}
+    matrix = np.zeros((len(b_ids), len(r_ids) + 1))
+    rows = np.array([row_of[b] for b in parts["bailleur"].astype(str)], dtype=int)
+    cols = np.array([col_of[r] for r in parts["reservataire"].astype(str)], dtype=int)
+    matrix[rows, cols] = np.maximum(parts["logements"].to_numpy(dtype=float), 0.0)
+    # The own share as the rest of the flux base, so that every row adds up to the flux base exactly.
+    matrix[:, -1] = np.maximum(bailleurs["flux_base"].to_numpy(dtype=float) - matrix[:, :-1].sum(axis=1), 0.0)
+    rounded = controlled_rounding(matrix)
+    return WholeDwellings(
+        parts=rounded.cells[rows, cols], propre=rounded.cells[:, -1], flux_base=rounded.rows,
+        reservataires=dict(zip(r_ids, rounded.columns[:-1].tolist())),
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +129,7 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
     """The result tables ``parts``, ``segments``, ``cil``, ``bailleurs`` from a solution."""
     seg = base.segments
     F = seg["F"].to_numpy()
+    values = settled(base, values, SETTLE_FACTOR * policy.tolerance)
     own = np.maximum(values.own, 0.0)
     active = base.pairs["active"].to_numpy()
     pairs = base.pairs[active].copy()
@@ -93,19 +142,10 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
     part_min = policy.part_min_prioritaires
     pairs["prioritaires"] = np.where(pairs["type"] == "prefet", pairs["logements"], part_min * pairs["logements"])
 
-    # Whole dwellings: largest remainder per bailleur over its réservataires and its own share.
-    # Segments and pairs are sorted by bailleur, so each bailleur's rows are contiguous.
     seg_b = seg["bailleur"].to_numpy(dtype=object)
     bailleurs = list(dict.fromkeys(seg_b.tolist()))
     seg_of = dict(zip(bailleurs, _slices(seg_b, np.array(bailleurs, dtype=object))))
-    pair_b = pairs["bailleur"].to_numpy(dtype=object)
-    rounded = np.zeros(len(pairs), dtype="int64")
-    for b, held in zip(bailleurs, _slices(pair_b, np.array(bailleurs, dtype=object))):
-        if held.start == held.stop:
-            continue
-        shares_b = np.append(values.X[held], float(own[seg_of[b]].sum()))
-        rounded[held] = largest_remainder(shares_b, int(round(float(F[seg_of[b]].sum()))))[:-1]
-    pairs["logements_arrondis"] = rounded
+    pairs["logements_arrondis"] = 0
     shares = _clean(pairs[SHARES_COLUMNS].reset_index(drop=True))
 
     # One row per segment and holder: the réservataires by id, then the bailleur's own share.
@@ -161,32 +201,37 @@ def shape_tables(inst: Instance, base: Baseline, policy: Policy, values: Values)
                        100 * reserved / flux if flux else 0.0, 100 * prefet / flux if flux else 0.0,
                        100 * agents / flux if flux else 0.0))
     bailleurs_table = _clean(pd.DataFrame(b_rows, columns=BAILLEURS_COLUMNS))
+    shares["logements_arrondis"] = whole_dwellings(shares, bailleurs_table).parts.astype("int64")
     return {"parts": shares, "segments": segments, "cil": cil, "bailleurs": bailleurs_table}
 
 
 def bailleur_synthesis(parts: pd.DataFrame, bailleurs: pd.DataFrame) -> pd.DataFrame:
     """Per bailleur: flux base, share of each réservataire type (%), own share (%), whole dwellings.
 
-    The percentages are of the bailleur's flux base; ``propre_arrondi`` is the own share in
-    whole dwellings, i.e. the rounded flux base minus the réservataires' rounded dwellings.
+    The percentages are of the bailleur's flux base; ``flux_base_arrondi`` and ``propre_arrondi``
+    come from the controlled rounding (:func:`whole_dwellings`): the rounded réservataires' dwellings
+    plus ``propre_arrondi`` make ``flux_base_arrondi``.
     """
     types = [t for t in TYPES if t in set(parts["type"])]
+    whole = whole_dwellings(parts, bailleurs)
     rows = []
-    for _, b in bailleurs.iterrows():
+    for i, (_, b) in enumerate(bailleurs.iterrows()):
         held = parts[parts["bailleur"] == b["bailleur"]]
         flux = float(b["flux_base"])
         row = {"bailleur": b["bailleur"], "nom": b["nom"], "flux_base": flux}
         for t in types:
             row[f"{t}_pct"] = 100 * float(held.loc[held["type"] == t, "logements"].sum()) / flux if flux else 0.0
         row["propre_pct"] = 100 * float(b["part_propre"]) / flux if flux else 0.0
-        row["flux_base_arrondi"] = int(round(flux))
-        row["propre_arrondi"] = int(round(flux)) - int(held["logements_arrondis"].sum())
+        row["flux_base_arrondi"] = int(whole.flux_base[i])
+        row["propre_arrondi"] = int(whole.propre[i])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def reservataire_synthesis(parts: pd.DataFrame) -> pd.DataFrame:
-    """Per réservataire, over all bailleurs: target, proposal, deviation and whole dwellings."""
+    """Per réservataire, over all bailleurs: target, proposal, deviation and whole dwellings
+    (``logements_arrondis``: the sum of the pairs' controlled rounding, i.e. the rounding of the
+    exact total)."""
     grouped = parts.groupby(["reservataire", "type"], sort=True).agg(
         bailleurs=("bailleur", "nunique"), cible=("cible", "sum"), logements=("logements", "sum"),
         logements_arrondis=("logements_arrondis", "sum"),

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from fluxopt.explanations import Explanation, explain
+from fluxopt.i18n import using
 from fluxopt.result import Result
 from fluxopt.workbook import write_workbook
 
@@ -39,8 +40,14 @@ def write_result(result: Result, folder: str | Path, *, workbook: bool = True,
     equivalence, explication.md (``explanation``: one already computed, True to compute it,
     False for none). ``fluxopt batch`` writes the CSV tables and summary.json only.
 
-    Atomic: an existing folder is replaced only once everything is written.
+    Atomic: an existing folder is replaced only once everything is written. What people read
+    is in ``result.langue``.
     """
+    with using(result.langue):
+        return _write_result(result, folder, workbook, explanation)
+
+
+def _write_result(result: Result, folder: str | Path, workbook: bool, explanation: Explanation | bool) -> Path:
     start = time.perf_counter()
     folder = Path(folder).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -49,14 +56,14 @@ def write_result(result: Result, folder: str | Path, *, workbook: bool = True,
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)
     try:
+        computed = explain(result) if explanation is True else explanation if isinstance(explanation, Explanation) \
+            else None
         if result.has_solution:
             write_tables(result, tmp)
             if workbook:
-                write_workbook(result, tmp / WORKBOOK_FILE)
-        if explanation is True:
-            explanation = explain(result)
-        if isinstance(explanation, Explanation) and not explanation.is_empty():
-            (tmp / EXPLANATION_FILE).write_text(explanation.to_markdown(), encoding="utf-8")
+                write_workbook(result, tmp / WORKBOOK_FILE, computed)
+        if computed is not None and not computed.is_empty():
+            (tmp / EXPLANATION_FILE).write_text(computed.to_markdown(), encoding="utf-8")
         write_summary(result, tmp, time.perf_counter() - start)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,8 @@ import pandas as pd
 import xlsxwriter
 
 from fluxopt.bilan.compute import Bilan
-from fluxopt.workbook import DOCUMENT_DATE, _Sheet
+from fluxopt.sheets import DOCUMENT_DATE, FrameSheet
+
 
 def _chart_frames(bilan: Bilan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per réservataire (all bailleurs): objective and proposed; per holder: priority share and
@@ -62,7 +63,7 @@ def write_bilan_workbook(bilan: Bilan, path: Path, date: dt.date) -> None:
     formats = {"bold": book.add_format({"bold": True}), "title": book.add_format({"bold": True, "font_size": 13}),
                "percent": book.add_format({"num_format": "0.0%"}), "number": book.add_format({"num_format": "0.00"})}
     conv = bilan.conventions
-    ws = _Sheet(book, "Synthèse", formats)
+    ws = FrameSheet(book, "Synthèse", formats)
     ws.write(0, 0, f"Bilan annuel des attributions — année {bilan.annee}", "title")
     lines = [("Territoire", f"{conv.nom} ({conv.territoire})"), ("Date du bilan", date.isoformat()),
              ("Part de l'écart reportée", float(conv.policy.values["report.part"])),
@@ -85,7 +86,7 @@ def write_bilan_workbook(bilan: Bilan, path: Path, date: dt.date) -> None:
     ws.fit()
 
     per_r, prio, cil = _chart_frames(bilan)
-    charts = _Sheet(book, "Graphiques", formats)
+    charts = FrameSheet(book, "Graphiques", formats)
     row, place = 0, 0
     plots: tuple[tuple[pd.DataFrame, str, list[tuple[int, str, str | None]], bool], ...] = (
         (per_r, "Objectif et réalisé par réservataire (logements)",
@@ -105,7 +106,7 @@ def write_bilan_workbook(bilan: Bilan, path: Path, date: dt.date) -> None:
 
     for name, frame in (("Par convention", bilan.parts), ("Report N+1", bilan.report),
                         ("Prioritaires", bilan.prioritaires), ("CIL", bilan.cil), ("R441-5-1", bilan.r441)):
-        sheet = _Sheet(book, name, formats)
+        sheet = FrameSheet(book, name, formats)
         sheet.frame(frame)
         sheet.ws.freeze_panes(1, 0)
         sheet.fit()
