@@ -34,9 +34,9 @@ from fluxopt.validate import validate
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "instances" / "exemple", ROOT / "instances" / "creuse-23"]
 SEED = int(os.environ.get("FLUXOPT_FUZZ_SEED", "20261129"))
-API_COUNT = int(os.environ.get("FLUXOPT_FUZZ_COUNT", "240"))
+API_COUNT = int(os.environ.get("FLUXOPT_FUZZ_COUNT", "200"))
 CLI_COUNT = max(API_COUNT // 6, 40)
-DOC_COUNT = API_COUNT // 2
+DOC_COUNT = API_COUNT // 2 - 20
 
 NASTY = [
     "", " ", "-1", "-0", "0", "1", "1.5", "-3.2", "9223372036854775807", "9223372036854775808",

@@ -235,3 +235,161 @@ def test_valid_numbers_still_read(tmp_path: Path) -> None:
     inst = fluxopt.load_instance(folder)
     assert int(inst.stock["logements_reserves"].iloc[0]) == 60
     assert copy.copy(inst.patrimoine["liberations"].iloc[0]) == 12.0
+
+
+# ---- class 3: the output folder -------------------------------------------------------------------------------
+
+def _solve(*args: Any) -> Any:
+    return CliRunner().invoke(main, ["solve", *map(str, args)])
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
+
+
+def test_unwritable_out_is_refused_before_any_work(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    broken = tmp_path / "broken"
+    broken.mkdir()  # not an instance: the --out problem must come first, before loading
+    result = _solve(broken, "-o", blocker / "sub" / "r")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+    assert "patrimoine" not in result.output
+    result = _solve(EXEMPLE, "-o", tmp_path / ("n" * 300))
+    assert result.exit_code == 2 and "too long" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_parent_is_refused(tmp_path: Path) -> None:
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o500)
+    try:
+        result = _solve(EXEMPLE, "-o", parent / "r")
+        assert result.exit_code == 2 and "cannot be written" in result.output
+    finally:
+        parent.chmod(0o700)
+
+
+def test_foreign_files_are_named_and_kept(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert _solve(EXEMPLE, "-o", out, "-q").exit_code == 0
+    (out / "mes-notes.txt").write_text("keep me")
+    result = _solve(EXEMPLE, "-o", out, "-q")
+    assert result.exit_code == 2 and "mes-notes.txt" in result.output
+    assert (out / "mes-notes.txt").read_text() == "keep me" and (out / "parts.csv").is_file()
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "summary.json").write_text("{}")
+    (stray / "data.csv").write_text("a,b")
+    result = _solve(EXEMPLE, "-o", stray, "-q")
+    assert result.exit_code == 2 and "data.csv" in result.output and (stray / "data.csv").is_file()
+    with pytest.raises(UsageError, match="mes-notes.txt"):
+        fluxopt.write_result(fluxopt.solve(EXEMPLE), out)
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "parent"])
+def test_force_never_replaces_the_instance(tmp_path: Path, where: str) -> None:
+    folder = _copy(tmp_path)
+    out = {"same": folder, "inside": folder / "res", "parent": tmp_path}[where]
+    before = sorted(p.name for p in folder.iterdir())
+    result = _solve(folder, "-o", out, "--force", "-q")
+    assert result.exit_code == 2 and "input instance" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == before
+    result = _solve(folder / "stock.csv", "-o", out, "--force", "-q")
+    assert result.exit_code == 2 and "input instance" in result.output
+
+
+def test_a_held_lock_refuses_a_second_run(tmp_path: Path) -> None:
+    from fluxopt.write import output_folder
+
+    out = tmp_path / "r"
+    with output_folder(out):
+        result = _solve(EXEMPLE, "-o", out, "-q")
+        assert result.exit_code == 2 and "another fluxopt run" in result.output
+    assert _solve(EXEMPLE, "-o", out, "-q").exit_code == 0
+    assert _leftovers(tmp_path, "r") == []  # the lock file is removed too
+
+
+def test_stale_scratch_folders_are_cleaned(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    dead = _dead_pid()
+    (tmp_path / f".r.tmp-{dead}-abc").mkdir()
+    (tmp_path / f".r.tmp-{dead}-abc" / "parts.csv").write_text("x")
+    (tmp_path / ".r.tmp-1-live").mkdir()  # pid 1 is alive: not ours to remove
+    (tmp_path / ".other.tmp-99999999-x").mkdir()  # another folder's
+    assert _solve(EXEMPLE, "-o", out, "-q").exit_code == 0
+    assert _leftovers(tmp_path, "r") == [".r.tmp-1-live"]
+    assert (tmp_path / ".other.tmp-99999999-x").is_dir()
+
+
+def test_a_result_left_aside_by_a_killed_run_is_restored(tmp_path: Path) -> None:
+    from fluxopt.write import clean_stale
+
+    out = tmp_path / "r"
+    assert _solve(EXEMPLE, "-o", out, "-q").exit_code == 0
+    out.rename(tmp_path / f".r.old-{_dead_pid()}")
+    clean_stale(out)
+    assert (out / "summary.json").is_file() and _leftovers(tmp_path, "r") == []
+
+
+def _start_paused(tmp_path: Path, out: Path, pause: float) -> Any:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FLUXOPT_TEST_WRITE_PAUSE": str(pause)}
+    return subprocess.Popen([sys.executable, "-m", "fluxopt", "solve", str(EXEMPLE), "-o", str(out), "-q"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_scratch(parent: Path, name: str, proc: Any) -> Path:
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [p for p in parent.glob(f".{name}.tmp-*") if (p / "summary.json").is_file()]
+        if found:
+            return found[0]
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the run never reached its write")
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_kill_9_mid_write_leaves_nothing_after_the_next_run(tmp_path: Path, earlier: bool) -> None:
+    import signal
+
+    out = tmp_path / "r"
+    if earlier:
+        assert _solve(EXEMPLE, "-o", out, "-q", "--set", "plafonds.prefet=0.2").exit_code == 0
+    proc = _start_paused(tmp_path, out, 60)
+    _wait_for_scratch(tmp_path, "r", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert any(name.startswith(".r.tmp-") for name in _leftovers(tmp_path, "r"))
+    if earlier:  # the earlier result is untouched
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["politique"]["valeurs"]["plafonds.prefet"] == 0.2
+    else:
+        assert not out.exists()
+    assert _solve(EXEMPLE, "-o", out, "-q").exit_code == 0
+    assert _leftovers(tmp_path, "r") == [] and (out / "parts.csv").is_file()
+
+
+def test_two_solves_into_one_folder_do_not_race(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    proc = _start_paused(tmp_path, out, 3)
+    _wait_for_scratch(tmp_path, "r", proc)
+    second = _solve(EXEMPLE, "-o", out, "-q")
+    assert second.exit_code == 2 and "another fluxopt run" in second.output
+    assert proc.wait(timeout=60) == 0
+    assert (out / "parts.csv").is_file() and _leftovers(tmp_path, "r") == []

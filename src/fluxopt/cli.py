@@ -9,7 +9,6 @@ Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothin
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sys
 import time
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
 # The commands import what they need when they run, so that --help and --version stay fast.
 
 EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
-#: Keys of summary.json that mark a folder as an earlier fluxopt result.
-RESULT_KEYS = {"status", "objectifs", "instance", "politique", "versions"}
 MAX_TABLE_ROWS = 40
 #: Warnings printed without --verbose; the rest are counted (all are in summary.json).
 MAX_WARNINGS = 5
@@ -178,23 +175,6 @@ def _exit_code(result: "Result") -> int:
     return EXIT_INFEASIBLE if result.status == "infeasible" else EXIT_SOLVER
 
 
-def _is_result_folder(folder: Path) -> bool:
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(summary, dict) and RESULT_KEYS <= set(summary) and "fluxopt" in summary["versions"]
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise click.BadParameter(f"'{out}' is a file, not a folder", param_hint="--out")
-    if out.is_dir() and any(out.iterdir()) and not force and not _is_result_folder(out):
-        raise click.BadParameter(
-            f"'{out}' is not empty and is not an earlier fluxopt result; choose another folder or use --force "
-            "(its content would be replaced)", param_hint="--out")
-
-
 def _fmt_pct(value: float) -> str:
     return f"{value:.1f} %"
 
@@ -257,14 +237,20 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
       fluxopt solve instances/exemple
       fluxopt solve instances/exemple -o /tmp/r --set plafonds.prefet=0.25 --set equivalence.methode=stock
     """
+    from fluxopt.write import OutputError, instance_paths, output_folder
+
     report = Reporter(quiet, verbose)
     out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
-    _check_out(out, force)
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
-    from fluxopt.write import write_result
-
-    start = time.perf_counter()
-    folder = write_result(result, out)
+    try:
+        # checked and locked before any work: a second run on the same folder fails at once
+        with output_folder(out, force=force, protect=instance_paths(instance)) as target:
+            for stale in target.cleaned:
+                report.progress(f"removed {stale.name}, left by an earlier run that was stopped", detail=True)
+            result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
+            start = time.perf_counter()
+            folder = target.write(result)
+    except OutputError as exc:
+        _fail(EXIT_INVALID, [f"fluxopt: --out: {exc}"])
     report.progress(f"wrote {out} ({time.perf_counter() - start:.2f} s)")
     if result.has_solution:
         report.out(bailleur_table(result))
