@@ -393,3 +393,51 @@ def test_two_solves_into_one_folder_do_not_race(tmp_path: Path) -> None:
     assert second.exit_code == 2 and "another fluxopt run" in second.output
     assert proc.wait(timeout=60) == 0
     assert (out / "parts.csv").is_file() and _leftovers(tmp_path, "r") == []
+
+
+# ---- class 4: time and memory -----------------------------------------------------------------------------------
+
+def test_a_model_above_the_memory_budget_is_refused(tmp_path: Path) -> None:
+    from fluxopt.problems import ModelTooLarge
+
+    result = _solve(EXEMPLE, "-o", tmp_path / "r", "--memory-limit", "0.01")
+    assert result.exit_code == 2 and "would need about" in result.output and "GiB" in result.output
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ModelTooLarge):
+        fluxopt.solve(EXEMPLE, memory_limit=0.01)
+    with pytest.raises(UsageError):
+        fluxopt.solve(EXEMPLE, memory_limit=float("nan"))
+    assert fluxopt.solve(EXEMPLE, memory_limit=4).status == "optimal"
+
+
+def test_the_size_estimate_bounds_the_model() -> None:
+    from fluxopt.lp import estimate_size
+
+    for name in ("exemple", "creuse-23", "gironde-33"):
+        built = fluxopt.build(ROOT / "instances" / name)
+        estimate = estimate_size(built.instance)
+        assert estimate.x >= len(built.lp.columns["x"].index)
+        assert estimate.columns >= built.lp.num_col and estimate.rows >= built.lp.num_row
+        assert estimate.nonzeros >= len(built.lp.value)
+
+
+def test_a_deadline_stops_the_build_and_the_stages(tmp_path: Path) -> None:
+    import time
+
+    from fluxopt.problems import TimeLimitReached
+    from fluxopt.stages import run_stages
+
+    with pytest.raises(TimeLimitReached, match="while building the model"):
+        fluxopt.build(EXEMPLE, deadline=time.monotonic() - 1)
+    built = fluxopt.build(EXEMPLE)
+    solution = run_stages(built.lp, built.policy, deadline=time.monotonic() - 1)
+    assert solution.termination.value == "time_limit" and solution.values is None
+
+
+def test_cli_time_limit_before_the_model_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fluxopt.lp
+
+    monkeypatch.setitem(fluxopt.lp.SECONDS_PER_NONZERO, "build", 10.0)  # as if the build were very slow
+    result = _solve(EXEMPLE, "-o", tmp_path / "r", "--time-limit", "1")
+    assert result.exit_code == 4 and "time limit reached while building the model" in result.output
+    assert not (tmp_path / "r").exists() and _leftovers(tmp_path, "r") == []

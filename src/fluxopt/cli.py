@@ -20,7 +20,7 @@ import click
 from fluxopt._version import __version__
 from fluxopt.cli_batch import batch, compare
 from fluxopt.policy import TYPES, check_values, parse_assignment
-from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
+from fluxopt.problems import InstanceError, PolicyError, Problem, TimeLimitReached, UsageError
 from fluxopt.territoires import DEPARTEMENTS
 
 if TYPE_CHECKING:
@@ -122,6 +122,9 @@ def solve_options(func: Callable) -> Callable:
     @instance_options
     @click.option("--time-limit", type=SECONDS, metavar="S",
                   help="Time limit in seconds for all stages together.")
+    @click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True, max=1e6), metavar="GIB",
+                  help="Refuse (exit 2) a model whose estimated memory exceeds this many GiB "
+                       "[default: 80 % of the memory available].")
     @click.option("--solver", default="highs", show_default=True,
                   help="LP solver: highs (built in) or any installed solver Pyomo drives (glpk, cbc).")
     @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
@@ -137,22 +140,27 @@ def solve_options(func: Callable) -> Callable:
 
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, report: Reporter) -> Result:
-    """Load, solve with duals kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
-    from fluxopt.api import solve_built
+                    solver: str, report: Reporter, memory_limit: float | None = None) -> Result:
+    """Load, solve with duals kept, report progress; exit 2 on invalid input, 4 on a solver crash.
+
+    The time limit counts from here: loading, building and the stages."""
+    from fluxopt.api import deadline_of, solve_built
     from fluxopt.builder import build
     from fluxopt.instance import load_instance
 
+    deadline = deadline_of(time_limit)
     try:
         overrides = _overrides(assignments)
         inst = load_instance(instance)
         report.progress(f"loaded {inst.describe()} ({inst.load_seconds:.2f} s)")
-        result = solve_built(build(inst, policy=policy, overrides=overrides), time_limit=time_limit,
-                             solver=solver, keep_duals=True)
+        built = build(inst, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
+        result = solve_built(built, solver=solver, keep_duals=True, deadline=deadline)
     except InstanceError as exc:
         _invalid(exc)
     except UsageError as exc:
         _fail(EXIT_INVALID, [f"fluxopt: {exc}"])
+    except TimeLimitReached as exc:
+        _fail(EXIT_SOLVER, [f"fluxopt: {exc}; nothing written"])
     s = result.summary
     shown = s.warnings if report.verbose else s.warnings[:MAX_WARNINGS]
     for warning in shown:
@@ -225,7 +233,7 @@ def main() -> None:
               help="Result folder [default: resultats-<instance name> in the current folder].")
 @click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier fluxopt result.")
 def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                  solver: str, quiet: bool, verbose: bool, out: Path | None, force: bool) -> None:
+                  memory_limit: float | None, solver: str, quiet: bool, verbose: bool, out: Path | None, force: bool) -> None:
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
@@ -246,7 +254,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
         with output_folder(out, force=force, protect=instance_paths(instance)) as target:
             for stale in target.cleaned:
                 report.progress(f"removed {stale.name}, left by an earlier run that was stopped", detail=True)
-            result = _load_and_solve(instance, policy, assignments, time_limit, solver, report)
+            result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, memory_limit)
             start = time.perf_counter()
             folder = target.write(result)
     except OutputError as exc:
@@ -276,7 +284,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 @main.command("explain")
 @solve_options
 def explain_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, quiet: bool, verbose: bool) -> None:
+                    memory_limit: float | None, solver: str, quiet: bool, verbose: bool) -> None:
     """Explain, in domain words, why the proposal for INSTANCE departs from equivalence.
 
     For each pair whose share differs from its target: the binding constraints (a cap, a CIL
@@ -289,7 +297,8 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     Example:
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
     """
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose))
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose),
+                             memory_limit)
     from fluxopt.explanations import explain
 
     click.echo(explain(result).to_markdown().rstrip("\n"))
