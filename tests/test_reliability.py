@@ -441,3 +441,72 @@ def test_cli_time_limit_before_the_model_is_built(tmp_path: Path, monkeypatch: p
     result = _solve(EXEMPLE, "-o", tmp_path / "r", "--time-limit", "1")
     assert result.exit_code == 4 and "time limit reached while building the model" in result.output
     assert not (tmp_path / "r").exists() and _leftovers(tmp_path, "r") == []
+
+
+# ---- contracts for programs ---------------------------------------------------------------------------------------
+
+def test_summary_has_a_schema_version(tmp_path: Path) -> None:
+    from fluxopt.result import SCHEMA_VERSION
+
+    out = fluxopt.write_result(fluxopt.solve(EXEMPLE), tmp_path / "r")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert next(iter(summary)) == "schema_version" and summary["schema_version"] == SCHEMA_VERSION
+
+
+def test_solve_json_prints_one_document_and_nothing_else(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "fluxopt", "solve", str(EXEMPLE), "-o", str(tmp_path / "r"), "--json"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)  # the whole of stdout is one JSON document
+    assert document["status"] == "optimal" and document["schema_version"] == 1
+    assert set(document["tables"]) == {"parts", "segments", "cil", "bailleurs"}
+    parts = document["tables"]["parts"]
+    on_disk = (tmp_path / "r" / "parts.csv").read_text(encoding="utf-8").splitlines()
+    assert len(parts) == len(on_disk) - 1 and set(parts[0]) == set(on_disk[0].split(","))
+    assert document["objectifs"] == document["summary"]["objectifs"]
+    assert "flux base" in proc.stderr  # the human-readable table went to stderr
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "fluxopt", "solve", str(bad), "-o", str(tmp_path / "b"), "--json"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    document = json.loads(proc.stdout)
+    assert document["status"] == "invalid" and document["problems"][0]["file"]
+
+
+def test_compare_warns_about_different_instances(tmp_path: Path) -> None:
+    from fluxopt.compare import compare_results
+
+    a = fluxopt.write_result(fluxopt.solve(EXEMPLE), tmp_path / "a")
+    b = fluxopt.write_result(fluxopt.solve(ROOT / "instances" / "creuse-23"), tmp_path / "b")
+    c = fluxopt.write_result(fluxopt.solve(EXEMPLE, overrides={"plafonds.prefet": 0.2}), tmp_path / "c")
+    assert compare_results(a, c).warnings == ()
+    assert "different instances" in compare_results(a, b).warnings[0]
+    other = _copy(tmp_path, "autre")
+    _set_cell(other, "stock", 2, "logements_reserves", "61")
+    d = fluxopt.write_result(fluxopt.solve(other), tmp_path / "d")
+    assert "SHA-256" in compare_results(a, d).warnings[0]
+    result = CliRunner().invoke(main, ["compare", str(a), str(b)])
+    assert result.exit_code == 0 and "warning: A and B are results of different instances" in result.output
+
+
+def test_comparison_workbook_is_formatted_and_missing_values_are_empty(tmp_path: Path) -> None:
+    import openpyxl
+
+    from fluxopt.batch import solve_many
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    table = solve_many([EXEMPLE, bad], out=tmp_path / "out", jobs=1, progress=False)
+    text = (tmp_path / "out" / "comparaison.csv").read_text(encoding="utf-8")
+    assert "nan" not in text.lower().replace("nanc", "") and "None" not in text
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "comparaison.xlsx").active
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    header = [c.value for c in sheet[1]]
+    assert sheet.cell(2, header.index("prefet_pct") + 1).number_format == "0.00%"
+    assert sheet.cell(3, header.index("flux_base") + 1).value is None  # the failed job: an empty cell
+    assert len(table) == 2

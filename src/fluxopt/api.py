@@ -41,7 +41,7 @@ def solve_built(built: Build, *, time_limit: float | None = None, solver: str = 
     limit = _check_time_limit(time_limit)
     check_solver(solver)
     solution = run_stages(built.lp, built.policy, solver=solver, time_limit=limit, keep_duals=keep_duals,
-                          deadline=deadline)
+                          deadline=deadline, slowness=built.slowness)
     return make_result(built, solution, Options(solver, limit))
 
 

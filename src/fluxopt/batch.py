@@ -269,10 +269,13 @@ def _run_dask(jobs: list[Job], scheduler: str | None, workers: int) -> Iterator[
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
-    """comparaison.csv and comparaison.xlsx in ``out``."""
+    """comparaison.csv and comparaison.xlsx in ``out``: a missing value (a figure that a failed
+    job does not have) is an empty cell in both, never 'nan', 'None' or '-'."""
+    from fluxopt.workbook import write_table_workbook
+
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "comparaison.csv", index=False, lineterminator="\n")
-    table.to_excel(out / "comparaison.xlsx", index=False, sheet_name="comparaison")
+    table.to_csv(out / "comparaison.csv", index=False, lineterminator="\n", na_rep="")
+    write_table_workbook(table, out / "comparaison.xlsx", "comparaison")
 
 
 def solve_many(

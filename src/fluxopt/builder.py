@@ -35,6 +35,9 @@ class Build:
     baseline: Baseline
     lp: LinearProgram
     seconds: float
+    #: How much slower than :data:`~fluxopt.lp.SECONDS_PER_NONZERO` the end of the build ran on this
+    #: machine now (at least 1): the stages scale their predictions of the solver's start by it.
+    slowness: float = 1.0
 
 
 def policy_for(instance: Instance, policy: PolicySource | None = None,
@@ -111,10 +114,14 @@ def build(instance: InstanceSource, *, policy: PolicySource | None = None,
     start = time.perf_counter()
     base = compute_baseline(inst, pol)
     check("baseline")
+    tail_start = time.perf_counter()
     if deadline is not None:  # the end of the build cannot be interrupted: do not start what cannot end in time
         needed = estimate.nonzeros * sum(SECONDS_PER_NONZERO.values())
         if time.monotonic() + needed > deadline:
             raise TimeLimitReached(f"building it and starting the solver would take about {needed:.0f} s, more than the "
                                    f"{max(deadline - time.monotonic(), 0):.0f} s left")
     lp = build_lp(base, pol, check)
-    return Build(inst, pol, base, lp, time.perf_counter() - start)
+    tail = time.perf_counter() - tail_start
+    predicted = len(lp.value) * SECONDS_PER_NONZERO["build"]
+    slowness = max(1.0, tail / predicted) if predicted > 0.5 else 1.0  # measured on large models only
+    return Build(inst, pol, base, lp, time.perf_counter() - start, slowness)

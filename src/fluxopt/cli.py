@@ -9,6 +9,7 @@ Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothin
 from __future__ import annotations
 
 import functools
+import json
 import math
 import sys
 import time
@@ -29,16 +30,19 @@ if TYPE_CHECKING:
 # The commands import what they need when they run, so that --help and --version stay fast.
 
 EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+#: The output contract's version (fluxopt.result.SCHEMA_VERSION, repeated to keep --help fast).
+SCHEMA_VERSION = 1
 MAX_TABLE_ROWS = 40
 #: Warnings printed without --verbose; the rest are counted (all are in summary.json).
 MAX_WARNINGS = 5
 
 
 class Reporter:
-    """Progress and warnings on stderr, results on stdout; ``quiet`` keeps errors only."""
+    """Progress and warnings on stderr, results on stdout; ``quiet`` keeps errors only.
+    ``as_json``: stdout holds one JSON document only, the human-readable results go to stderr."""
 
-    def __init__(self, quiet: bool, verbose: bool):
-        self.quiet, self.verbose = quiet, verbose
+    def __init__(self, quiet: bool, verbose: bool, as_json: bool = False):
+        self.quiet, self.verbose, self.as_json = quiet, verbose, as_json
 
     def progress(self, text: str, *, detail: bool = False) -> None:
         if not self.quiet and (self.verbose or not detail):
@@ -46,7 +50,13 @@ class Reporter:
 
     def out(self, text: str = "") -> None:
         if not self.quiet:
-            click.echo(text)
+            click.echo(text, err=self.as_json)
+
+    def document(self, document: dict[str, Any]) -> None:
+        """The JSON document on stdout (``--json``): strict JSON (no NaN), UTF-8."""
+        if self.as_json:
+            text = json.dumps(document, ensure_ascii=False, allow_nan=False, default=str)
+            click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _fail(code: int, lines: list[str]) -> NoReturn:
@@ -55,9 +65,13 @@ def _fail(code: int, lines: list[str]) -> NoReturn:
     sys.exit(code)
 
 
-def _invalid(exc: InstanceError) -> NoReturn:
-    """Every problem of an invalid input, one per line (file, row, column, message); exit 2."""
+def _invalid(exc: InstanceError, report: Reporter | None = None) -> NoReturn:
+    """Every problem of an invalid input, one per line (file, row, column, message); exit 2.
+    With ``--json``, also ``{"status": "invalid", "problems": [...]}`` on stdout."""
     problems: list[Problem] = exc.problems
+    if report is not None:
+        report.document({"schema_version": SCHEMA_VERSION, "status": "invalid",
+                         "problems": [p.to_dict() for p in problems]})
     errors = sum(p.severity == "error" for p in problems)
     _fail(EXIT_INVALID, [*(str(p) for p in problems), f"fluxopt: {errors} problem(s) in the input, nothing written"])
 
@@ -156,7 +170,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
         built = build(inst, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
         result = solve_built(built, solver=solver, keep_duals=True, deadline=deadline)
     except InstanceError as exc:
-        _invalid(exc)
+        _invalid(exc, report)
     except UsageError as exc:
         _fail(EXIT_INVALID, [f"fluxopt: {exc}"])
     except TimeLimitReached as exc:
@@ -232,8 +246,12 @@ def main() -> None:
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
               help="Result folder [default: resultats-<instance name> in the current folder].")
 @click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier fluxopt result.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the whole result as one JSON document on stdout (and nothing else there); "
+                   "the result folder is written as usual. Invalid input prints {\"status\": \"invalid\", ...}.")
 def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                  memory_limit: float | None, solver: str, quiet: bool, verbose: bool, out: Path | None, force: bool) -> None:
+                  memory_limit: float | None, solver: str, quiet: bool, verbose: bool, out: Path | None, force: bool,
+                  as_json: bool) -> None:
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
@@ -247,7 +265,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     """
     from fluxopt.write import OutputError, instance_paths, output_folder
 
-    report = Reporter(quiet, verbose)
+    report = Reporter(quiet, verbose, as_json)
     out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
     try:
         # checked and locked before any work: a second run on the same folder fails at once
@@ -260,6 +278,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     except OutputError as exc:
         _fail(EXIT_INVALID, [f"fluxopt: --out: {exc}"])
     report.progress(f"wrote {out} ({time.perf_counter() - start:.2f} s)")
+    report.document({**result.to_document(), "dossier": str(folder)})
     if result.has_solution:
         report.out(bailleur_table(result))
         report.out()

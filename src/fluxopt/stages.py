@@ -25,6 +25,7 @@ def run_stages(
     time_limit: float | None = None,
     keep_duals: bool = False,
     deadline: float | None = None,
+    slowness: float = 1.0,
 ) -> Solution:
     """Minimise each stage of ``policy.ordre`` in turn; after each, fix it with a row
     ``objective <= fixing_bound(v*)``. ``time_limit`` covers all stages together.
@@ -32,12 +33,13 @@ def run_stages(
     The result keeps the last feasible point: after a time limit in a later stage, the point
     the solver had reached (it satisfies every earlier fixing row), else the last solved stage's.
     ``lp`` is not modified. ``deadline`` (a :func:`time.monotonic` value) ends the stages too
-    (the earlier of the two): no stage starts after it.
+    (the earlier of the two): no stage starts after it, nor when the solver could not even start
+    before it (predicted from the non-zeros, times ``slowness``: see :class:`~fluxopt.builder.Build`).
     """
     if time_limit is not None:
         end = time.monotonic() + time_limit
         deadline = end if deadline is None else min(deadline, end)
-    nonzeros = len(lp.value)
+    nonzeros = len(lp.value) * max(slowness, 1.0)  # scaled: the predictions below are per non-zero
     if deadline is not None and isinstance(solver, str) and \
             time.monotonic() + nonzeros * (SECONDS_PER_NONZERO["load"] + SECONDS_PER_NONZERO["start"]) >= deadline:
         return Solution(Termination.TIME_LIMIT, (), None, {}, SolverInfo(solver, ""))

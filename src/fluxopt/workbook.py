@@ -26,7 +26,7 @@ from fluxopt.tables import bailleur_synthesis, reservataire_synthesis
 #: Columns holding a percentage on a 0-100 scale in the CSV files.
 PCT_COLUMNS = {"equivalence_pct", "flux_pct", "reserve_pct", "prefet_pct", "prefet_agents_pct"}
 #: Columns holding a fraction (0-1) that reads best as a percentage.
-FRACTION_COLUMNS = {"ecart_relatif", "taux"}
+FRACTION_COLUMNS = {"ecart_relatif", "taux", "ecart_relatif_max", "ecart_relatif_moyen"}
 PERCENT_FORMAT = "0.00%"
 NUMBER_FORMAT = "0.00"
 #: The date written in the document's properties (a fixed one: the bytes must not depend on the day).
@@ -88,8 +88,7 @@ class _Sheet:
             self.ws.set_column(col, col, min(max(width + 2, 8), 50))
 
 
-def write_workbook(result: Result, path: Path) -> None:
-    """Write ``resultats.xlsx``: a synthesis sheet, then parts, segments, cil, bailleurs."""
+def _book(path: Path) -> tuple[xlsxwriter.Workbook, dict[str, Format]]:
     book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "in_memory": True})
     book.set_properties({"created": DOCUMENT_DATE})
     formats = {
@@ -98,6 +97,23 @@ def write_workbook(result: Result, path: Path) -> None:
         "number": book.add_format({"num_format": NUMBER_FORMAT}),
         "objective": book.add_format({"num_format": "0.000000"}),
     }
+    return book, formats
+
+
+def write_table_workbook(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    """One table as a workbook formatted like ``resultats.xlsx`` (bold header, frozen first row,
+    percentages, fitted widths, fixed dates; missing values are empty cells)."""
+    book, formats = _book(path)
+    table = _Sheet(book, sheet, formats)
+    table.frame(frame)
+    table.ws.freeze_panes(1, 0)
+    table.fit()
+    book.close()
+
+
+def write_workbook(result: Result, path: Path) -> None:
+    """Write ``resultats.xlsx``: a synthesis sheet, then parts, segments, cil, bailleurs."""
+    book, formats = _book(path)
     ws = _Sheet(book, "synthese", formats)
     summary = result.summary
     ws.write(0, 0, f"fluxopt: {summary.instance.nom}", "title")
