@@ -294,7 +294,8 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
         click.echo(f"fluxopt: infeasible: the strict CIL targets cannot be met; see {folder / 'explication.md'}",
                    err=True)
     elif code == EXIT_SOLVER:
-        why = result.stages[-1].raw_status if result.stages else ""
+        why = result.stages[-1].raw_status if result.stages else \
+            "too little time left for the solver to start on a model of this size"
         click.echo(f"fluxopt: no solution ({result.status.value}: {why}); summary in {folder / 'summary.json'}",
                    err=True)
     sys.exit(code)
