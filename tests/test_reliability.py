@@ -510,3 +510,15 @@ def test_comparison_workbook_is_formatted_and_missing_values_are_empty(tmp_path:
     assert sheet.cell(2, header.index("prefet_pct") + 1).number_format == "0.00%"
     assert sheet.cell(3, header.index("flux_base") + 1).value is None  # the failed job: an empty cell
     assert len(table) == 2
+
+
+def test_a_failed_batch_job_folder_is_replaced_by_the_next_run(tmp_path: Path) -> None:
+    from fluxopt.batch import solve_many
+
+    folder = _copy(tmp_path, "inst")
+    _set_cell(folder, "stock", 2, "logements_reserves", "-1")
+    first = solve_many([folder], out=tmp_path / "out", jobs=1, progress=False)
+    assert first["status"].tolist() == ["invalid"]
+    _set_cell(folder, "stock", 2, "logements_reserves", "60")
+    second = solve_many([folder], out=tmp_path / "out", jobs=1, progress=False)
+    assert second["status"].tolist() == ["optimal"], second["message"].tolist()

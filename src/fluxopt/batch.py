@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
 import pandas as pd
 
+from fluxopt._version import __version__
 from fluxopt.policy import PREFET_TYPES, STAGES, check_values, flatten
 from fluxopt.problems import InstanceError, PolicyError, Problem
+
+#: The output contract's version (fluxopt.result.SCHEMA_VERSION; result is imported lazily here).
+SCHEMA_VERSION = 1
 
 if TYPE_CHECKING:
     from fluxopt.result import Result
@@ -142,7 +146,8 @@ def _write_failure(folder: str | None, row: dict[str, Any], problems: list[Probl
         return
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
-    content = {"status": row["status"], "message": row["message"], "problems": [p.to_dict() for p in problems]}
+    content = {"schema_version": SCHEMA_VERSION, "status": row["status"], "message": row["message"],
+               "problems": [p.to_dict() for p in problems], "versions": {"fluxopt": __version__}}
     (path / "summary.json").write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 

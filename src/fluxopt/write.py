@@ -58,8 +58,8 @@ def write_summary(result: Result, folder: Path, write_seconds: float) -> None:
 
 #: The files a result folder may hold (``fluxopt solve`` and ``fluxopt batch``).
 RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, EXPLANATION_FILE, *TABLE_FILES.values()})
-#: Keys of summary.json that mark an earlier fluxopt result.
-RESULT_KEYS = frozenset({"status", "objectifs", "instance", "politique", "versions"})
+#: Keys of summary.json that mark an earlier fluxopt result (also the summary of a failed batch job).
+RESULT_KEYS = frozenset({"status", "versions"})
 #: Testing hook: seconds to pause once the temporary folder is written, before it is renamed
 #: (lets a test kill a run mid-write). Never set it otherwise.
 PAUSE_ENV = "FLUXOPT_TEST_WRITE_PAUSE"
