@@ -266,6 +266,8 @@ def test_unwritable_out_is_refused_before_any_work(tmp_path: Path) -> None:
     assert "patrimoine" not in result.output
     result = _solve(EXEMPLE, "-o", tmp_path / ("n" * 300))
     assert result.exit_code == 2 and "too long" in result.output
+    result = _solve(broken, "-o", tmp_path / "new" / "deeper" / "r")
+    assert result.exit_code == 2 and not (tmp_path / "new").exists()  # no parent folder left behind either
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")

@@ -176,9 +176,14 @@ class _Lock:
     def __init__(self, folder: Path):
         self.path = folder.with_name(f".{folder.name}.lock")
         self.handle: IO[str] | None = None
+        self.created: list[Path] = []  # parent folders made for the lock, removed again if left empty
 
     def acquire(self) -> None:
         try:
+            missing = self.path.parent
+            while not missing.exists():
+                self.created.append(missing)
+                missing = missing.parent
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._acquire()
         except OSError as exc:
@@ -239,6 +244,10 @@ class _Lock:
         if self.handle is not None:
             self.handle.close()
             self.handle = None
+        for folder in self.created:  # innermost first; a folder holding the result is not empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self.created = []
 
 
 def clean_stale(folder: Path) -> list[Path]:
