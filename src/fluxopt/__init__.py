@@ -25,6 +25,9 @@ _EXPORTS = {
     "InstanceError": "fluxopt.problems",
     "PolicyError": "fluxopt.problems",
     "UsageError": "fluxopt.problems",
+    "ModelTooLarge": "fluxopt.problems",
+    "TimeLimitReached": "fluxopt.problems",
+    "OutputError": "fluxopt.write",
     "Policy": "fluxopt.policy",
     "load_policy": "fluxopt.policy",
     "Instance": "fluxopt.instance",
@@ -52,6 +55,9 @@ __all__ = [
     "InstanceError",
     "PolicyError",
     "UsageError",
+    "ModelTooLarge",
+    "TimeLimitReached",
+    "OutputError",
     "Policy",
     "load_policy",
     "Instance",
@@ -81,11 +87,11 @@ if TYPE_CHECKING:
     from fluxopt.explanations import Explanation, Reason, explain
     from fluxopt.instance import Instance, load_instance
     from fluxopt.policy import Policy, load_policy
-    from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
+    from fluxopt.problems import InstanceError, ModelTooLarge, PolicyError, Problem, TimeLimitReached, UsageError
     from fluxopt.result import Result, Summary
     from fluxopt.solution import Solution, Termination
     from fluxopt.workbook import write_workbook
-    from fluxopt.write import write_result
+    from fluxopt.write import OutputError, write_result
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,7 @@ The CLI, the batch runner and any program call these functions; they hold no log
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from fluxopt.builder import Build, InstanceSource, PolicySource, build
@@ -33,13 +34,23 @@ def _check_langue(langue: str | None) -> str:
         raise UsageError(str(exc)) from None
 
 
+def deadline_of(time_limit: Any) -> float | None:
+    """The :func:`time.monotonic` instant ``time_limit`` seconds from now (None for no limit)."""
+    limit = _check_time_limit(time_limit)
+    return None if limit is None else time.monotonic() + limit
+
+
 def solve_built(built: Build, *, time_limit: float | None = None, solver: str = DEFAULT_SOLVER,
-                keep_duals: bool = False, langue: str | None = None) -> Result:
-    """Solve the stages of a :class:`~fluxopt.builder.Build` and shape the result."""
+                keep_duals: bool = False, deadline: float | None = None, langue: str | None = None) -> Result:
+    """Solve the stages of a :class:`~fluxopt.builder.Build` and shape the result.
+
+    ``time_limit`` counts from this call; ``deadline`` (a :func:`time.monotonic` instant, set by a
+    caller that started the clock earlier, before loading) bounds the stages too."""
     limit = _check_time_limit(time_limit)
     check_solver(solver)
     chosen = _check_langue(langue)
-    solution = run_stages(built.lp, built.policy, solver=solver, time_limit=limit, keep_duals=keep_duals)
+    solution = run_stages(built.lp, built.policy, solver=solver, time_limit=limit, keep_duals=keep_duals,
+                          deadline=deadline, slowness=built.slowness)
     return make_result(built, solution, Options(solver, limit), chosen)
 
 
@@ -52,6 +63,7 @@ def solve(
     solver: str = DEFAULT_SOLVER,
     keep_duals: bool = False,
     langue: str | None = None,
+    memory_limit: float | None = None,
 ) -> Result:
     """Compute the flux shares of an instance (SPEC §4) and return a :class:`Result`.
 
@@ -63,12 +75,19 @@ def solve(
     ``langue`` (``fr`` or ``en``; default ``FLUXOPT_LANGUE``, else ``fr``) is the language of what
     people read from the result: the workbook and ``explication.md`` written by ``write_result``.
 
-    A strict instance that cannot meet its CIL targets returns status ``infeasible``. Invalid
-    input raises :class:`~fluxopt.problems.InstanceError`; a bad argument (unknown solver, time
-    limit that is not a positive number) :class:`~fluxopt.problems.UsageError`.
+    ``time_limit`` (seconds) covers everything from this call: loading, building (checked between
+    its phases) and the stages (each gets the time left). ``memory_limit`` (GiB) bounds the
+    model's estimated memory (default: 80 % of the memory available).
+
+    A strict instance that cannot meet its CIL targets returns status ``infeasible``; a time
+    limit during the stages returns status ``time_limit`` (with the last stage's point, if any).
+    Invalid input raises :class:`~fluxopt.problems.InstanceError`; a bad argument (unknown solver,
+    time limit that is not a positive number, unknown language) :class:`~fluxopt.problems.UsageError`,
+    a model above the memory budget its subclass :class:`~fluxopt.problems.ModelTooLarge`; a time
+    limit reached before the model is built :class:`~fluxopt.problems.TimeLimitReached`.
     """
-    _check_time_limit(time_limit)
+    deadline = deadline_of(time_limit)
     check_solver(solver)
     _check_langue(langue)
-    return solve_built(build(instance, policy=policy, overrides=overrides), time_limit=time_limit, solver=solver,
-                       keep_duals=keep_duals, langue=langue)
+    built = build(instance, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
+    return solve_built(built, solver=solver, keep_duals=keep_duals, deadline=deadline, langue=langue)

@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
 import pandas as pd
 
+from fluxopt._version import __version__
 from fluxopt.policy import PREFET_TYPES, STAGES, check_values, flatten
 from fluxopt.problems import InstanceError, PolicyError, Problem
+
+#: The output contract's version (fluxopt.result.SCHEMA_VERSION; result is imported lazily here).
+SCHEMA_VERSION = 1
 
 if TYPE_CHECKING:
     from fluxopt.result import Result
@@ -142,7 +146,8 @@ def _write_failure(folder: str | None, row: dict[str, Any], problems: list[Probl
         return
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
-    content = {"status": row["status"], "message": row["message"], "problems": [p.to_dict() for p in problems]}
+    content = {"schema_version": SCHEMA_VERSION, "status": row["status"], "message": row["message"],
+               "problems": [p.to_dict() for p in problems], "versions": {"fluxopt": __version__}}
     (path / "summary.json").write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
@@ -269,10 +274,13 @@ def _run_dask(jobs: list[Job], scheduler: str | None, workers: int) -> Iterator[
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
-    """comparaison.csv and comparaison.xlsx in ``out``."""
+    """comparaison.csv and comparaison.xlsx in ``out``: a missing value (a figure that a failed
+    job does not have) is an empty cell in both, never 'nan', 'None' or '-'."""
+    from fluxopt.sheets import write_table_workbook
+
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "comparaison.csv", index=False, lineterminator="\n")
-    table.to_excel(out / "comparaison.xlsx", index=False, sheet_name="comparaison")
+    table.to_csv(out / "comparaison.csv", index=False, lineterminator="\n", na_rep="")
+    write_table_workbook(table, out / "comparaison.xlsx", "comparaison")
 
 
 def solve_many(

@@ -22,7 +22,7 @@ from fluxopt._version import __version__
 from fluxopt.cli_batch import batch, compare
 from fluxopt.i18n import LANGUAGES, N_, _, number, using
 from fluxopt.policy import TYPES, check_values, parse_assignment
-from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
+from fluxopt.problems import InstanceError, PolicyError, Problem, TimeLimitReached, UsageError
 from fluxopt.territoires import DEPARTEMENTS
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 # The commands import what they need when they run, so that --help and --version stay fast.
 
 EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
-#: Keys of summary.json that mark a folder as an earlier fluxopt result.
-RESULT_KEYS = {"status", "objectifs", "instance", "politique", "versions"}
+#: The output contract's version (fluxopt.result.SCHEMA_VERSION, repeated to keep --help fast).
+SCHEMA_VERSION = 1
 MAX_TABLE_ROWS = 40
 #: The stage objectives and the réservataire types in words (translated when printed).
 OBJECTIVE_LABELS = {
@@ -52,10 +52,11 @@ MAX_WARNINGS = 5
 
 
 class Reporter:
-    """Progress and warnings on stderr, results on stdout; ``quiet`` keeps errors only."""
+    """Progress and warnings on stderr, results on stdout; ``quiet`` keeps errors only.
+    ``as_json``: stdout holds one JSON document only, the human-readable results go to stderr."""
 
-    def __init__(self, quiet: bool, verbose: bool):
-        self.quiet, self.verbose = quiet, verbose
+    def __init__(self, quiet: bool, verbose: bool, as_json: bool = False):
+        self.quiet, self.verbose, self.as_json = quiet, verbose, as_json
 
     def progress(self, text: str, *, detail: bool = False) -> None:
         if not self.quiet and (self.verbose or not detail):
@@ -63,7 +64,13 @@ class Reporter:
 
     def out(self, text: str = "") -> None:
         if not self.quiet:
-            click.echo(text)
+            click.echo(text, err=self.as_json)
+
+    def document(self, document: dict[str, Any]) -> None:
+        """The JSON document on stdout (``--json``): strict JSON (no NaN), UTF-8."""
+        if self.as_json:
+            text = json.dumps(document, ensure_ascii=False, allow_nan=False, default=str)
+            click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def describe(inst: "Instance") -> str:
@@ -82,9 +89,13 @@ def _fail(code: int, lines: list[str]) -> NoReturn:
     sys.exit(code)
 
 
-def _invalid(exc: InstanceError) -> NoReturn:
-    """Every problem of an invalid input, one per line (file, row, column, message); exit 2."""
+def _invalid(exc: InstanceError, report: Reporter | None = None) -> NoReturn:
+    """Every problem of an invalid input, one per line (file, row, column, message); exit 2.
+    With ``--json``, also ``{"status": "invalid", "problems": [...]}`` on stdout."""
     problems: list[Problem] = exc.problems
+    if report is not None:
+        report.document({"schema_version": SCHEMA_VERSION, "status": "invalid",
+                         "problems": [p.to_dict() for p in problems]})
     errors = sum(p.severity == "error" for p in problems)
     _fail(EXIT_INVALID, [*(str(p) for p in problems),
                          "fluxopt: " + _("{n} problem(s) in the input, nothing written").format(n=errors)])
@@ -150,6 +161,9 @@ def solve_options(func: Callable) -> Callable:
     @instance_options
     @click.option("--time-limit", type=SECONDS, metavar="S",
                   help="Time limit in seconds for all stages together.")
+    @click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True, max=1e6), metavar="GIB",
+                  help="Refuse (exit 2) a model whose estimated memory exceeds this many GiB "
+                       "[default: 80 % of the memory available].")
     @click.option("--solver", default="highs", show_default=True,
                   help="LP solver: highs (built in) or any installed solver Pyomo drives (glpk, cbc).")
     @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
@@ -168,25 +182,30 @@ def solve_options(func: Callable) -> Callable:
 
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, report: Reporter, accords: Path | None = None,
+                    solver: str, report: Reporter, memory_limit: float | None = None, accords: Path | None = None,
                     carry_over: Path | None = None) -> Result:
     """Load (with ``accords`` and ``carry_over`` as the accords and report tables), solve with duals
-    kept, report progress; exit 2 on invalid input, 4 on a solver crash."""
-    from fluxopt.api import solve_built
+    kept, report progress; exit 2 on invalid input, 4 on a solver crash.
+
+    The time limit counts from here: loading, building and the stages."""
+    from fluxopt.api import deadline_of, solve_built
     from fluxopt.builder import build
     from fluxopt.instance import load_instance
 
+    deadline = deadline_of(time_limit)
     try:
         overrides = _overrides(assignments)
         files = {name: path for name, path in (("accords", accords), ("report", carry_over)) if path is not None}
         inst = load_instance(instance, tables=files or None)
         report.progress(_("loaded {instance} ({seconds} s)").format(instance=describe(inst), seconds=number(inst.load_seconds)))
-        result = solve_built(build(inst, policy=policy, overrides=overrides), time_limit=time_limit,
-                             solver=solver, keep_duals=True)
+        built = build(inst, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
+        result = solve_built(built, solver=solver, keep_duals=True, deadline=deadline)
     except InstanceError as exc:
-        _invalid(exc)
+        _invalid(exc, report)
     except UsageError as exc:
         _fail(EXIT_INVALID, [f"fluxopt: {exc}"])
+    except TimeLimitReached as exc:
+        _fail(EXIT_SOLVER, [f"fluxopt: {exc}; nothing written"])
     s = result.summary
     shown = s.warnings if report.verbose else s.warnings[:MAX_WARNINGS]
     for warning in shown:
@@ -211,23 +230,6 @@ def _exit_code(result: "Result") -> int:
     if result.status == "optimal" or (result.status == "time_limit" and result.has_solution):
         return EXIT_OK
     return EXIT_INFEASIBLE if result.status == "infeasible" else EXIT_SOLVER
-
-
-def _is_result_folder(folder: Path) -> bool:
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(summary, dict) and RESULT_KEYS <= set(summary) and "fluxopt" in summary["versions"]
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise click.BadParameter(_("'{path}' is a file, not a folder").format(path=out), param_hint="--out")
-    if out.is_dir() and any(out.iterdir()) and not force and not _is_result_folder(out):
-        raise click.BadParameter(
-            _("'{path}' is not empty and is not an earlier fluxopt result; choose another folder or use --force "
-              "(its content would be replaced)").format(path=out), param_hint="--out")
 
 
 def _fmt_pct(value: float) -> str:
@@ -282,9 +284,12 @@ def main(ctx: click.Context, langue: str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier fluxopt result.")
 @click.option("--report", "carry_over", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
               help="Last year's carry-over (the report.csv written by 'fluxopt bilan'), added to the instance.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the whole result as one JSON document on stdout (and nothing else there); "
+                   "the result folder is written as usual. Invalid input prints {\"status\": \"invalid\", ...}.")
 def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                  solver: str, quiet: bool, verbose: bool, accords: Path | None, out: Path | None,
-                  force: bool, carry_over: Path | None) -> None:
+                  memory_limit: float | None, solver: str, quiet: bool, verbose: bool, accords: Path | None,
+                  out: Path | None, force: bool, carry_over: Path | None, as_json: bool) -> None:
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
@@ -297,15 +302,24 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
       fluxopt solve instances/exemple -o /tmp/r --set plafonds.prefet=0.25 --set equivalence.methode=stock
       fluxopt solve instances/gironde-33 -o /tmp/r2026 --report /tmp/bilan2025/report.csv
     """
-    report = Reporter(quiet, verbose)
-    out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
-    _check_out(out, force)
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, accords, carry_over)
-    from fluxopt.write import write_result
+    from fluxopt.write import OutputError, instance_paths, output_folder
 
-    start = time.perf_counter()
-    folder = write_result(result, out)
+    report = Reporter(quiet, verbose, as_json)
+    out = out if out is not None else Path(f"resultats-{instance.resolve().stem}")
+    try:
+        # checked and locked before any work: a second run on the same folder fails at once
+        with output_folder(out, force=force, protect=instance_paths(instance)) as target:
+            for stale in target.cleaned:
+                report.progress(_("removed {name}, left by an earlier run that was stopped").format(name=stale.name),
+                                detail=True)
+            result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, memory_limit,
+                                     accords, carry_over)
+            start = time.perf_counter()
+            folder = target.write(result)
+    except OutputError as exc:
+        _fail(EXIT_INVALID, [f"fluxopt: --out: {exc}"])
     report.progress(_("wrote {path} ({seconds} s)").format(path=out, seconds=number(time.perf_counter() - start)))
+    report.document({**result.to_document(), "dossier": str(folder)})
     if result.has_solution:
         report.out(bailleur_table(result))
         report.out()
@@ -322,7 +336,8 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
         click.echo("fluxopt: " + _("infeasible: the strict CIL targets cannot be met; see {path}").format(
             path=folder / "explication.md"), err=True)
     elif code == EXIT_SOLVER:
-        why = result.stages[-1].raw_status if result.stages else ""
+        why = result.stages[-1].raw_status if result.stages else \
+            _("too little time left for the solver to start on a model of this size")
         click.echo("fluxopt: " + _("no solution ({status}: {why}); summary in {path}").format(
             status=result.status.value, why=why, path=folder / "summary.json"), err=True)
     sys.exit(code)
@@ -331,7 +346,8 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 @main.command("explain")
 @solve_options
 def explain_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    solver: str, quiet: bool, verbose: bool, accords: Path | None) -> None:
+                    memory_limit: float | None, solver: str, quiet: bool, verbose: bool,
+                    accords: Path | None) -> None:
     """Explain, in domain words, why the proposal for INSTANCE departs from equivalence.
 
     For each pair whose share differs from its target: the binding constraints (a cap, a CIL
@@ -344,7 +360,8 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     Example:
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
     """
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose), accords)
+    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose),
+                             memory_limit, accords)
     from fluxopt.explanations import explain
 
     click.echo(explain(result).to_markdown().rstrip("\n"))

@@ -79,8 +79,10 @@ def compare(result_a: Path, result_b: Path, csv: Path | None, top: int) -> None:
 
     try:
         comp = compare_results(result_a, result_b)
-    except (FileNotFoundError, KeyError) as exc:
+    except (OSError, KeyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    for warning in comp.warnings:
+        click.echo(f"fluxopt: warning: {warning}", err=True)
     click.echo(format_comparison(comp, top or None))
     if csv is not None:
         for path in write_comparison(comp, csv):

@@ -26,6 +26,29 @@ class Comparison:
     b: Path
     pairs: pd.DataFrame
     objectives: pd.DataFrame
+    #: Sentences when A and B are not results of the same instance (its name or SHA-256 differ).
+    warnings: tuple[str, ...] = ()
+
+
+def _instance(folder: Path) -> dict:
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = summary.get("instance") if isinstance(summary, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _instance_warnings(a: Path, b: Path) -> tuple[str, ...]:
+    ia, ib = _instance(a), _instance(b)
+    warnings = []
+    if ia.get("nom") != ib.get("nom"):
+        warnings.append(f"A and B are results of different instances: '{ia.get('nom')}' and '{ib.get('nom')}'")
+    elif ia.get("sha256") != ib.get("sha256"):
+        warnings.append(f"A and B are results of different data for '{ia.get('nom')}' (the input's SHA-256 differs: "
+                        f"{str(ia.get('sha256'))[:12]}… and {str(ib.get('sha256'))[:12]}…); the differences mix "
+                        "data and policy")
+    return tuple(warnings)
 
 
 def _read(folder: Path) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -62,12 +85,13 @@ def compare_results(a: str | Path, b: str | Path) -> Comparison:
         delta = None if va is None or vb is None else round(vb - va, 9) + 0.0
         rows.append((name, va, vb, delta))
     objectives = pd.DataFrame(rows, columns=OBJECTIVE_COLUMNS)
-    return Comparison(a, b, pairs, objectives)
+    return Comparison(a, b, pairs, objectives, _instance_warnings(a, b))
 
 
 def format_comparison(comp: Comparison, top: int | None = 20) -> str:
     """A terminal report: the objectives, then the ``top`` largest changes per pair (None: all)."""
-    lines = [f"A: {comp.a}", f"B: {comp.b}", "", "Stage objectives (B - A):"]
+    lines = [f"A: {comp.a}", f"B: {comp.b}", *(f"warning: {w}" for w in comp.warnings), "",
+             "Stage objectives (B - A):"]
     lines.append(comp.objectives.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.6g}"))
     changed = comp.pairs[(comp.pairs["delta_logements"] != 0) | (comp.pairs["delta_flux_pct"] != 0)]
     shown = changed if top is None else changed.head(top)

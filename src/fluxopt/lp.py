@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
@@ -185,8 +185,12 @@ def _expand(first: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return run, np.repeat(first, size) + offset
 
 
-def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
-    """Build the LP: every constraint of SPEC §4 and the four stage objectives."""
+def build_lp(base: Baseline, policy: Policy, check: Callable[[str], None] | None = None) -> LinearProgram:
+    """Build the LP: every constraint of SPEC §4 and the four stage objectives.
+
+    ``check(phase)`` is called between the phases of the build (it may raise to stop it: a time limit).
+    """
+    tick: Callable[[str], None] = check if check is not None else (lambda phase: None)
     seg = base.segments
     keys = list(seg.index)
     F = seg["F"].to_numpy(dtype=float)
@@ -283,6 +287,7 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     rows.add("def_X", pair_keys, np.concatenate([np.arange(n_pairs), x_pair]), np.concatenate([XP, xs]),
              np.concatenate([ones(n_pairs), -ones(n_x)]), 0.0, 0.0)
 
+    tick("constraints 2")
     # 2. Caps per bailleur: sum of X over the cap's types <= cap * F_b.
     F_b = seg.groupby("bailleur")["F"].sum().to_dict()
     bailleur, kind = pairs["bailleur"].to_numpy(dtype=object), pairs["type"].to_numpy(dtype=object)
@@ -300,6 +305,7 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
              np.concatenate(cap_cols) if cap_cols else np.zeros(0, dtype=np.int64), ones(int(sizes.sum())),
              -INF, np.array(cap_upper, dtype=float))
 
+    tick("constraints 3")
     # 3. QPV balance of non-uniform shares that have flux both in and outside QPV:
     # (sum of QPV x - (theta + sign * lambda) X) * sign <= 0.
     balanced = np.flatnonzero(~uniform & (flux_qpv > 0) & (flux_qpv < flux_br))
@@ -313,11 +319,13 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
         rows.add(name, [pair_keys[p] for p in balanced.tolist()], np.concatenate([run, np.arange(nb)]),
                  np.concatenate([xs[member], XP[balanced]]), np.concatenate([ones(len(run)), -c]) * sign, -INF, 0.0)
 
+    tick("constraints 4")
     # 4. Deviation from the equivalent target: X - u_plus + u_minus = T.
     p = np.arange(n_pairs)
     rows.add("ecart", pair_keys, np.concatenate([p, p, p]), np.concatenate([XP, UP.start + p, UM.start + p]),
              np.concatenate([ones(n_pairs), -ones(n_pairs), ones(n_pairs)]), T, T)
 
+    tick("constraints 5")
     # 5. CIL targets with Q1 shares of every holder.
     holder = pairs["reservataire"].to_numpy(dtype=object)[x_pair[q_x]]
     q1 = np.array([base.q1[r] for r in holder.tolist()], dtype=float).reshape(-1, 2)
@@ -360,6 +368,7 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
                  np.concatenate(cols) if cols else np.zeros(0), np.concatenate(values) if values else np.zeros(0),
                  -INF if inside else bounds, bounds if inside else INF)
 
+    tick("objectives")
     # Stage objectives: z bounds every relative departure, without dividing by T.
     # Agreed pairs leave it: their departure is agreed.
     free_pairs = np.flatnonzero(~agreed)
@@ -398,10 +407,65 @@ def build_lp(base: Baseline, policy: Policy) -> LinearProgram:
     costs["ecart_total"][UM.span] = weight
     costs["regularite"][RXP.start:] = 1.0
 
+    tick("regularity")
     start, col_index, value = rows.matrix()
+    tick("matrix")
     return LinearProgram(
         columns=columns, rows=rows.blocks, col_lower=col_lower, col_upper=col_upper,
         row_lower=np.concatenate(rows.lower), row_upper=np.concatenate(rows.upper),
         start=start, index=col_index, value=value, costs=costs, x_pair=x_pair, x_seg=x_seg,
         q_of_x=q_of_x, o_of_seg=o_of_seg, segments=keys, F=F,
     )
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """An upper bound of an instance's LP size, computed before building it (no pair is dropped
+    as inactive, every x column is taken to have a q column): ``x`` columns (the sum over the
+    pairs in stock of |S_{b,r}|), ``columns``, ``rows``, ``nonzeros`` (a bounded number per x
+    column, segment and pair, since X[b,r] and own_s are columns) and the ``bytes`` the build and
+    HiGHS need at their peak (:data:`BYTES_PER_NONZERO`, measured)."""
+
+    x: int
+    columns: int
+    rows: int
+    nonzeros: int
+    bytes: int
+
+
+#: Peak memory of a solve (build, HiGHS's copy, result tables) per non-zero, measured on the
+#: pathological instances of benchmarks/pathological.py (see benchmarks/RESULTS.md).
+BYTES_PER_NONZERO = 160
+#: Memory that does not grow with the model (interpreter, pandas, numpy, HiGHS).
+BASE_BYTES = 250 * 2**20
+#: Seconds per non-zero of the steps that cannot be interrupted, measured on
+#: benchmarks/pathological.py on a loaded 2-core machine (benchmarks/RESULTS.md): the end of the
+#: build (regularity rows, sparse matrix), HiGHS reading the model, and HiGHS's start (its first
+#: simplex iteration, before it first looks at the clock).
+SECONDS_PER_NONZERO = {"build": 0.35e-6, "load": 0.35e-6, "start": 0.4e-6}
+
+
+def estimate_size(inst: Any) -> SizeEstimate:
+    """The size of ``inst``'s LP (an :class:`~fluxopt.instance.Instance`) without building it, in
+    time linear in the stock, the segments and the perimeters."""
+    live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]
+    pairs = live[["bailleur", "reservataire"]].drop_duplicates().reset_index(drop=True)
+    seg = inst.patrimoine
+    per_bailleur = seg.groupby("bailleur").size()
+    perimeters = inst.reservataires.set_index("reservataire")["communes"]
+    bounded = perimeters[perimeters.notna()]
+    inside = pairs["reservataire"].isin(bounded.index).to_numpy()
+    sizes = per_bailleur.reindex(pairs["bailleur"]).fillna(0).to_numpy(dtype=float)
+    if inside.any():
+        communes = bounded.rename("commune").explode().dropna().reset_index()
+        both = pairs[inside].reset_index().merge(communes, on="reservataire")
+        per_commune = seg.groupby(["bailleur", "commune"]).size().rename("n").reset_index()
+        found = both.merge(per_commune, on=["bailleur", "commune"]).groupby("index")["n"].sum()
+        sizes[inside] = 0.0
+        sizes[found.index.to_numpy()] = found.to_numpy(dtype=float)
+    x = int(sizes.sum())
+    n_seg, n_pairs, n_epci = len(seg), len(pairs), int(seg["epci"].nunique())
+    columns = 6 * x + 4 * n_seg + 6 * n_pairs + 2 * n_epci + 1
+    rows = 5 * x + 5 * n_seg + 8 * n_pairs + 2 * n_epci
+    nonzeros = 24 * x + 10 * n_seg + 12 * n_pairs
+    return SizeEstimate(x, columns, rows, nonzeros, BASE_BYTES + BYTES_PER_NONZERO * nonzeros)

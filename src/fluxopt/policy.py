@@ -239,6 +239,14 @@ def available_policies() -> list[str]:
 
 
 def _resolve(name_or_path: str | Path, base: Path | None) -> Path:
+    try:
+        return _find(name_or_path, base)
+    except OSError as exc:  # a name too long for the file system, a folder that cannot be read
+        raise PolicyError([Problem("politique", None, None, f"policy {shown(str(name_or_path))} cannot be read "
+                                                            f"({exc.strerror or type(exc).__name__})")]) from None
+
+
+def _find(name_or_path: str | Path, base: Path | None) -> Path:
     text = str(name_or_path)
     if text.endswith(".toml") or "/" in text or "\\" in text:
         path = Path(text)

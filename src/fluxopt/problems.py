@@ -70,3 +70,17 @@ def closest(word: str, choices: Iterable[str]) -> str:
 
 class UsageError(ValueError):
     """A call that cannot be carried out as asked (an unknown solver, a bad option), whatever the data."""
+
+
+class ModelTooLarge(UsageError):
+    """An instance whose model would need more memory than the budget (``memory_limit``, or the
+    memory available); the message gives the estimate and the budget."""
+
+
+class TimeLimitReached(Exception):
+    """The time limit passed before the model was built: there is no result to return
+    (``fluxopt solve`` exits 4 and writes nothing). ``phase`` names where the build stopped."""
+
+    def __init__(self, phase: str):
+        self.phase = phase
+        super().__init__(f"time limit reached while building the model ({phase}); nothing was solved")

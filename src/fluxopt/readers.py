@@ -554,7 +554,7 @@ def read_mapping(mapping: Mapping[str, Any]) -> RawInstance:
         **{name: [cells for _, cells in t.rows] for name, t in raw.tables.items()},
     }
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    raw.sha256 = hashlib.sha256(text.encode()).hexdigest()
+    raw.sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return raw
 
 

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 #: Digits kept for the objectives (far below the stage tolerance).
 OBJECTIVE_DIGITS = 9
+#: Version of the output contract (summary.json, the CSV tables, ``solve --json``; see
+#: docs/resultats.md): raised when a key or column is removed, renamed or changes meaning or
+#: unit; new keys and columns do not raise it.
+SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,9 @@ class Timings:
 @dataclass(frozen=True)
 class Summary:
     """``summary.json``: status, objectives, instance, policy, options, warnings, model size,
-    solver, versions and timings. :meth:`to_dict` gives the JSON document."""
+    solver, versions and timings. :meth:`to_dict` gives the JSON document (``schema_version`` first)."""
 
+    schema_version: int = field(default=SCHEMA_VERSION, init=False)
     status: str
     has_solution: bool
     objectifs: dict[str, float]
@@ -187,12 +192,33 @@ class Result:
         """The result tables by file stem: parts, segments, cil, bailleurs."""
         return {"parts": self.shares, "segments": self.segments, "cil": self.cil, "bailleurs": self.bailleurs}
 
+    def to_document(self) -> dict[str, Any]:
+        """The whole result as one JSON-ready document (what ``fluxopt solve --json`` prints):
+        ``schema_version``, ``status``, ``has_solution``, ``objectifs``, the four tables as arrays
+        of records (keys as the CSV files; a missing value is null), ``warnings`` and ``summary``."""
+        summary = self.summary.to_dict()
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "status": self.status.value,
+            "has_solution": self.has_solution,
+            "objectifs": dict(self.objectives),
+            "tables": {name: records(frame) for name, frame in self.tables.items()},
+            "warnings": summary["warnings"],
+            "summary": summary,
+        }
+
     @functools.cached_property
     def model(self) -> "pyo.ConcreteModel":
         """The Pyomo model of the LP with the stages' fixing rows and the final values (built on first use)."""
         from fluxopt.model import build_model
 
         return build_model(self.lp, self.solution.fixed, self.solution.values)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON records: plain Python values, NaN as None."""
+    out = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in out]
 
 
 def make_result(built: Build, solution: Solution, options: Options, langue: str | None = None) -> Result:

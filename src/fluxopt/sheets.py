@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 #: Columns holding a percentage on a 0-100 scale in the CSV files.
 PCT_COLUMNS = {"equivalence_pct", "flux_pct", "reserve_pct", "prefet_pct", "prefet_agents_pct"}
 #: Columns holding a fraction (0-1) that reads best as a percentage.
-FRACTION_COLUMNS = {"ecart_relatif", "taux"}
+FRACTION_COLUMNS = {"ecart_relatif", "taux", "ecart_relatif_max", "ecart_relatif_moyen"}
 #: The date written in a document's properties (a fixed one: the bytes must not depend on the day).
 DOCUMENT_DATE = dt.datetime(2020, 2, 20)
 
@@ -81,3 +82,17 @@ class FrameSheet:
         """Set each column's width to its widest cell (8 to 50 characters)."""
         for col, width in self.widths.items():
             self.ws.set_column(col, col, min(max(width + 2, 8), 50))
+
+
+def write_table_workbook(frame: pd.DataFrame, path: str | Path, sheet: str) -> None:
+    """One table as a workbook (bold header, frozen first row, percentages, fitted widths, fixed
+    dates; missing values are empty cells): ``fluxopt batch``'s ``comparaison.xlsx``."""
+    book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "in_memory": True})
+    book.set_properties({"created": DOCUMENT_DATE})
+    formats = {"bold": book.add_format({"bold": True}), "title": book.add_format({"bold": True, "font_size": 13}),
+               "percent": book.add_format({"num_format": "0.00%"}), "number": book.add_format({"num_format": "0.00"})}
+    table = FrameSheet(book, sheet, formats)
+    table.frame(frame)
+    table.ws.freeze_panes(1, 0)
+    table.fit()
+    book.close()

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from fluxopt.lp import LinearProgram
+from fluxopt.lp import SECONDS_PER_NONZERO, LinearProgram
 from fluxopt.policy import Policy
 from fluxopt.solution import Solution, SolverInfo, StageSolution, Termination
 from fluxopt.solvers import DEFAULT_SOLVER, Backend, open_backend
@@ -24,22 +24,36 @@ def run_stages(
     solver: str | Backend = DEFAULT_SOLVER,
     time_limit: float | None = None,
     keep_duals: bool = False,
+    deadline: float | None = None,
+    slowness: float = 1.0,
 ) -> Solution:
     """Minimise each stage of ``policy.ordre`` in turn; after each, fix it with a row
     ``objective <= fixing_bound(v*)``. ``time_limit`` covers all stages together.
 
     The result keeps the last feasible point: after a time limit in a later stage, the point
     the solver had reached (it satisfies every earlier fixing row), else the last solved stage's.
-    ``lp`` is not modified.
+    ``lp`` is not modified. ``deadline`` (a :func:`time.monotonic` value) ends the stages too
+    (the earlier of the two): no stage starts after it, nor when the solver could not even start
+    before it (predicted from the non-zeros, times ``slowness``: see :class:`~fluxopt.builder.Build`).
     """
+    if time_limit is not None:
+        end = time.monotonic() + time_limit
+        deadline = end if deadline is None else min(deadline, end)
+    nonzeros = len(lp.value) * max(slowness, 1.0)  # scaled: the predictions below are per non-zero
+    if deadline is not None and isinstance(solver, str) and \
+            time.monotonic() + nonzeros * (SECONDS_PER_NONZERO["load"] + SECONDS_PER_NONZERO["start"]) >= deadline:
+        return Solution(Termination.TIME_LIMIT, (), None, {}, SolverInfo(solver, ""))
     backend = open_backend(lp, solver) if isinstance(solver, str) else solver
-    start = time.perf_counter()
     stages: list[StageSolution] = []
     fixed: dict[str, float] = {}
     values: np.ndarray | None = None
     termination = Termination.OPTIMAL
     for name in policy.ordre:
-        remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.01)
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= nonzeros * SECONDS_PER_NONZERO["start"]:
+            # the solver would not even start in the time left: the values kept are the last solved stage's
+            termination = Termination.TIME_LIMIT
+            break
         t0 = time.perf_counter()
         backend.set_objective(name)
         run = backend.run(remaining)
