@@ -380,5 +380,55 @@ def generate_command(departements: int, seed: int, out: Path, scale: float) -> N
     click.echo(f"wrote {len(folders)} instance(s) in {out} ({time.perf_counter() - start:.1f} s)", err=True)
 
 
+class Size(click.ParamType):
+    """A size in bytes: 20MB, 512kB, 1000."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from fluxopt.service.settings import parse_size
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Solves running at once, each in its own worker process.")
+@click.option("--file-attente", type=click.IntRange(0), default=32, show_default=True,
+              help="Requests waiting for a worker beyond which the service answers 503.")
+@click.option("--max-taille", type=Size(), default="20MB", show_default=True, help="Largest request body (413 beyond).")
+@click.option("--jeton", envvar="FLUXOPT_JETON", metavar="TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on every /api call (also FLUXOPT_JETON).")
+@click.option("--duree-vie", type=click.FloatRange(min=1), default=3600, show_default=True,
+              help="Seconds a finished job and its files are kept.")
+def serve_command(host: str, port: int, workers: int, file_attente: int, max_taille: int, jeton: str | None,
+                  duree_vie: float) -> None:
+    """Run the HTTP service: the JSON API under /api/v1 and the web page at / (docs/service.md).
+
+    Needs the service extra: pip install 'fluxopt-logement[service]'.
+
+    \b
+    Example:
+      fluxopt serve --port 8000 --workers 2
+    """
+    try:
+        import uvicorn
+
+        from fluxopt.service import Settings, create_app
+    except ImportError as exc:
+        _fail(EXIT_INVALID, [f"fluxopt: the service needs the 'service' extra ({exc.name} is missing): "
+                             "pip install 'fluxopt-logement[service]'"])
+    settings = Settings(workers=workers, file_attente=file_attente, max_taille=max_taille, jeton=jeton or None,
+                        duree_vie=duree_vie)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
 main.add_command(batch)
 main.add_command(compare)
