@@ -408,8 +408,12 @@ class Size(click.ParamType):
               help="Require 'Authorization: Bearer TOKEN' on every /api call (also FLUXOPT_JETON).")
 @click.option("--duree-vie", type=click.FloatRange(min=1), default=3600, show_default=True,
               help="Seconds a finished job and its files are kept.")
+@click.option("--max-segments", type=click.IntRange(1), default=200_000, show_default=True,
+              help="Segments beyond which an instance is refused (422).")
+@click.option("--max-segments-synchrone", type=click.IntRange(1), default=5_000, show_default=True,
+              help="Segments beyond which /api/v1/resoudre refuses an instance (send it to /api/v1/travaux).")
 def serve_command(host: str, port: int, workers: int, file_attente: int, max_taille: int, jeton: str | None,
-                  duree_vie: float) -> None:
+                  duree_vie: float, max_segments: int, max_segments_synchrone: int) -> None:
     """Run the HTTP service: the JSON API under /api/v1 and the web page at / (docs/service.md).
 
     Needs the service extra: pip install 'fluxopt-logement[service]'.
@@ -426,7 +430,7 @@ def serve_command(host: str, port: int, workers: int, file_attente: int, max_tai
         _fail(EXIT_INVALID, [f"fluxopt: the service needs the 'service' extra ({exc.name} is missing): "
                              "pip install 'fluxopt-logement[service]'"])
     settings = Settings(workers=workers, file_attente=file_attente, max_taille=max_taille, jeton=jeton or None,
-                        duree_vie=duree_vie)
+                        duree_vie=duree_vie, max_segments=max_segments, max_segments_synchrone=max_segments_synchrone)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 

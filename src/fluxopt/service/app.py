@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from fluxopt._version import __version__
 from fluxopt.service import documents
@@ -132,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await manager.stop()
 
-    app = FastAPI(title="fluxopt", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="fluxopt", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Conversion des droits de réservation en stock en flux annuels (loi ELAN, "
                               "décret 2020-145) : API JSON et page web.")
     app.state.manager = manager
@@ -301,6 +303,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(_schema_dir() / files[name], media_type="application/schema+json")
 
     app.include_router(api)
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """The interactive documentation, served from the swagger-ui-bundle package (no CDN)."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="fluxopt — API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
 
     @app.get("/sante", summary="État du service", tags=["service"])
     async def sante() -> dict[str, Any]:

@@ -46,7 +46,7 @@ class Settings:
     #: Folder of the jobs (a new temporary folder when None).
     dossier: Path | None = None
     #: Worker processes start from a fork server that has imported fluxopt once.
-    preload: tuple[str, ...] = field(default=("fluxopt.service.worker",))
+    preload: tuple[str, ...] = field(default=("fluxopt.service.worker", "fluxopt.service.prechauffe"))
 
     @classmethod
     def from_env(cls) -> "Settings":

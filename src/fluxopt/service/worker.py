@@ -13,8 +13,10 @@ A worker that dies leaves no ``sortie.json``: the parent then fails the job.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,11 +102,12 @@ def _service_problems(raw: RawInstance, task: Task) -> list[Problem]:
 
 
 def _load(task: Task, folder: Path) -> Instance:
+    start = time.perf_counter()
     raw = read_raw(_source(task, folder))
     refused = _service_problems(raw, task)
     if refused:
         raise InstanceError([*refused, *raw.problems])
-    return build_instance(raw)
+    return dataclasses.replace(build_instance(raw), load_seconds=time.perf_counter() - start)
 
 
 def _step(folder: Path, etape: str) -> None:
