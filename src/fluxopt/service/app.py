@@ -8,6 +8,7 @@ as form fields for multipart. Every validation and solve runs in a worker proces
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
@@ -210,36 +211,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             path.unlink(missing_ok=True)
 
-    async def wait(job: Job) -> dict[str, Any]:
+    def with_result(view: dict[str, Any], result: bytes | None, status: int = 200) -> Response:
+        """``view`` as JSON, with the worker's result document spliced in as ``resultat`` (never re-parsed)."""
+        text = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
+        if result is not None:
+            text = text[:-1] + b',"resultat":' + result + b"}"
+        return Response(text, status_code=status, media_type="application/json")
+
+    async def answer(job: Job, ok: str) -> Response:
+        """Wait for a synchronous job, answer with its outcome (422 invalid input, 500 failure), remove it."""
         try:
             await job.done.wait()
+            sortie = job.sortie or {"etat": "echec", "message": "le travail a été annulé"}
+            status = 200 if sortie["etat"] == ok else 422 if sortie["etat"] == "invalide" else 500
+            result = await asyncio.to_thread(job.result_bytes)
+            return with_result({k: v for k, v in sortie.items() if k != "trace"}, result, status)
         finally:
             if job.etat != EN_COURS:
                 manager.remove(job)
-        return job.sortie or {"etat": "echec", "message": "le travail a été annulé"}
-
-    def answer(sortie: dict[str, Any], ok: str) -> JSONResponse:
-        if sortie["etat"] == ok:
-            return JSONResponse(sortie)
-        if sortie["etat"] == "invalide":
-            return JSONResponse(sortie, status_code=422)
-        return JSONResponse(sortie, status_code=500)
 
     @api.post("/valider", summary="Valider une instance", tags=["instances"])
-    async def valider(request: Request) -> JSONResponse:
+    async def valider(request: Request) -> Response:
         """Every problem of the instance (code, file, row, column, message; 422 when there are errors), or its summary."""
-        return answer(await wait(await submit(request, "valider", True)), "valide")
+        return await answer(await submit(request, "valider", True), "valide")
 
     @api.post("/resoudre", summary="Résoudre une instance (synchrone)", tags=["instances"])
-    async def resoudre(request: Request) -> JSONResponse:
+    async def resoudre(request: Request) -> Response:
         """The result document (schemas/resultat-1.json) for an instance up to the server's synchronous size."""
-        return answer(await wait(await submit(request, "resoudre", True)), "termine")
+        return await answer(await submit(request, "resoudre", True), "termine")
 
-    def job_view(job: Job, request: Request) -> dict[str, Any]:
+    def job_view(job: Job) -> dict[str, Any]:
         view: dict[str, Any] = {"id": job.id, "etat": job.etat, "etape": job.etape, "cree": job.cree, "fin": job.fin}
         base = f"/api/v1/travaux/{job.id}"
         if job.sortie is not None:
-            view.update({k: v for k, v in job.sortie.items() if k in ("resultat", "problemes", "message")})
+            view.update({k: v for k, v in job.sortie.items() if k in ("problemes", "message")})
         view["documents"] = {name: f"{base}/{name}" for name in documents.NAMES} if job.etat == TERMINE else {}
         return view
 
@@ -258,9 +263,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=202, headers={"Location": f"/api/v1/travaux/{job.id}"})
 
     @api.get("/travaux/{job_id}", summary="État d'un travail", tags=["travaux"])
-    async def travail(job_id: str, request: Request) -> JSONResponse:
+    async def travail(job_id: str) -> Response:
         """en_attente, en_cours (with its stage), termine (with the result) or echec (with the problems)."""
-        return JSONResponse(job_view(find(job_id), request))
+        job = find(job_id)
+        return with_result(job_view(job), await asyncio.to_thread(job.result_bytes))
 
     @api.delete("/travaux/{job_id}", summary="Annuler ou supprimer un travail", tags=["travaux"])
     async def supprimer(job_id: str) -> JSONResponse:
@@ -276,7 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(409 if job.etat not in (ECHEC, ANNULE) else 404,
                                 "le travail n'est pas terminé" if job.etat not in (ECHEC, ANNULE)
                                 else "le travail a échoué : il n'a pas de documents")
-        path = await documents.produce(document, job.folder / "resultats", job.folder)
+        path = await documents.produce(document, job.results, job.folder)
         if path is None:
             raise HTTPException(404, documents.MISSING[document])
         return FileResponse(path, media_type=documents.MEDIA[document], filename=document)

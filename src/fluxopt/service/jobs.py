@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxopt.service.settings import Settings
-from fluxopt.service.worker import OUTPUT_FILE, RESULT_FOLDER, STATE_FILE, UPLOADS, Task, run
+from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, RESULT_FOLDER, STATE_FILE, UPLOADS, Task, run
 
 EN_ATTENTE, EN_COURS, TERMINE, ECHEC, ANNULE = "en_attente", "en_cours", "termine", "echec", "annule"
 
@@ -53,9 +53,16 @@ class Job:
             return "demarrage"
 
     @property
-    def workbook(self) -> Path | None:
-        path = self.folder / RESULT_FOLDER / "resultats.xlsx"
-        return path if self.etat == TERMINE and path.is_file() else None
+    def results(self) -> Path:
+        """The result folder written by :func:`fluxopt.write_result`."""
+        return self.folder / RESULT_FOLDER
+
+    def result_bytes(self) -> bytes | None:
+        """The result document as the worker wrote it (JSON bytes), or None."""
+        try:
+            return (self.folder / RESULT_FILE).read_bytes() if self.etat == TERMINE else None
+        except OSError:
+            return None
 
 
 def _wait_sentinel(process: BaseProcess) -> asyncio.Future:

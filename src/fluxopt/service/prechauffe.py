@@ -1,8 +1,11 @@
 """Imported once by the fork server that starts the workers: solve a tiny instance, so that every
 worker is forked from a process whose libraries and caches are already warm (a cold first solve
-costs about 0.1 s more than the next ones)."""
+costs about 0.1 s more than the next ones), then freeze the garbage collector's objects so that a
+worker's collections do not touch (and copy) the pages it shares with the fork server."""
 
 from __future__ import annotations
+
+import gc
 
 from fluxopt.explanations import explain
 from fluxopt.service.document import result_document
@@ -29,3 +32,5 @@ def warm() -> None:
 
 
 warm()
+gc.collect()
+gc.freeze()

@@ -5,7 +5,10 @@ The parent (:mod:`fluxopt.service.jobs`) and the worker only share the job's fol
 - ``entree.json``, ``entree.xlsx`` or ``entree.zip``: the upload, as received;
 - ``etat.json``: the stage reached (``lecture``, ``construction``, ``resolution``, ``explication``,
   ``ecriture``), rewritten atomically as the work goes on;
-- ``sortie.json``: the outcome (``valide``, ``invalide``, ``termine``, ``echec``) and its document;
+- ``sortie.json``: the outcome (``valide``, ``invalide``, ``termine``, ``echec``) with the problems, the
+  instance's summary or the failure's message;
+- ``resultat.json``: the result document (:func:`~fluxopt.service.document.result_document`), served
+  as it is written (the service never parses it again);
 - ``resultats/``: the result folder of :func:`fluxopt.write_result` (``resultats.xlsx``...).
 
 A worker that dies leaves no ``sortie.json``: the parent then fails the job.
@@ -36,6 +39,7 @@ from fluxopt.write import write_result
 
 STATE_FILE = "etat.json"
 OUTPUT_FILE = "sortie.json"
+RESULT_FILE = "resultat.json"
 RESULT_FOLDER = "resultats"
 #: Upload file names by form.
 UPLOADS = {"json": "entree.json", "xlsx": "entree.xlsx", "zip": "entree.zip"}
@@ -59,9 +63,9 @@ class Task:
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Write ``value`` as JSON atomically (a reader never sees half a file)."""
+    """Write ``value`` as compact JSON atomically (a reader never sees half a file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    tmp.write_text(json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -138,7 +142,8 @@ def run(task: Task, folder_name: str) -> None:
         if task.ecrire:
             _step(folder, "ecriture")
             write_result(result, folder / RESULT_FOLDER, explanation=explanation)
-        write_json(folder / OUTPUT_FILE, {"etat": "termine", "resultat": result_document(result, explanation)})
+        write_json(folder / RESULT_FILE, result_document(result, explanation))
+        write_json(folder / OUTPUT_FILE, {"etat": "termine"})
     except InstanceError as exc:
         write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(exc.problems)})
     except UsageError as exc:
