@@ -247,7 +247,8 @@ def test_twenty_simultaneous_solves_give_the_golden_optima(service):
 
 
 def _worker_pids(server_pid: int) -> list[int]:
-    """Worker processes: the children of the fork server, itself a child of the service."""
+    """Worker processes (long-lived, one per --workers): the children of the fork server, itself a child
+    of the service."""
     return [pid for child in descendants(server_pid) for pid in descendants(child)]
 
 
@@ -264,11 +265,13 @@ def test_overload_503_then_recovery_and_cancel_midway(small_service):
     assert client.get(f"/api/v1/travaux/{waiting}").json()["etat"] == "en_attente"
     assert view["etape"] in ("demarrage", "lecture", "construction", "resolution", "explication", "ecriture")
     assert client.delete(f"/api/v1/travaux/{waiting}").json()["etat"] == "annule"
+    [worker] = _worker_pids(process.pid)
     assert client.delete(f"/api/v1/travaux/{running}").json()["etat"] == "annule"   # midway: the worker is killed
     deadline = time.monotonic() + 10
-    while _worker_pids(process.pid) and time.monotonic() < deadline:
+    while _worker_pids(process.pid) in ([], [worker]):                               # ... and replaced
+        assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert _worker_pids(process.pid) == []
+    assert worker not in _worker_pids(process.pid)
     assert client.get(f"/api/v1/travaux/{running}").status_code == 404
     again = client.post("/api/v1/resoudre", json=document(INSTANCES / "exemple"))    # recovery
     assert again.status_code == 200
@@ -280,15 +283,13 @@ def test_a_killed_worker_fails_its_job_not_the_server(small_service):
     client = httpx.Client(base_url=url, headers=AUTH, timeout=60)
     job = client.post("/api/v1/travaux", json=merged(SLOW)).json()["id"]
     wait_for(client, job, ("en_cours",))
-    deadline = time.monotonic() + 10
-    while not (pids := _worker_pids(process.pid)):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(pids[0], signal.SIGKILL)
+    [worker] = _worker_pids(process.pid)
+    os.kill(worker, signal.SIGKILL)
     view = wait_for(client, job, ("termine", "echec"))
     assert view["etat"] == "echec" and "sans résultat" in view["message"]
     after = client.post("/api/v1/resoudre", json=document(INSTANCES / "exemple"))
     assert after.status_code == 200 and after.json()["resultat"]["statut"] == "optimal"
+    assert httpx.get(f"{url}/sante").json()["workers_vivants"] == 1
 
 
 def test_finished_jobs_are_removed_after_their_time_to_live(small_service):

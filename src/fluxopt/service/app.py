@@ -321,7 +321,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/sante", summary="État du service", tags=["service"])
     async def sante() -> dict[str, Any]:
-        return {"etat": "ok", "version": __version__, "workers": settings.workers, "en_cours": manager.busy,
+        alive = sum(w.process.is_alive() for w in manager.workers)
+        return {"etat": "ok", "version": __version__, "workers": settings.workers, "workers_vivants": alive,
+                "en_cours": manager.busy,
                 "file_attente": settings.file_attente}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -1,8 +1,10 @@
-"""Jobs: a bounded number of worker processes, a bounded queue, cancellation, time limits and clean-up.
+"""Jobs: a pool of long-lived worker processes, a bounded queue, cancellation, time limits and clean-up.
 
-Each job runs in its own process, started from a fork server that has imported fluxopt once, so that
-a start costs a fork, a solve never blocks the event loop, and a worker that crashes or is killed
-fails its job only. The event loop learns that a worker ended through its sentinel (no polling).
+``settings.workers`` worker processes are started from a fork server that has imported fluxopt and
+solved a tiny instance once; each takes one job at a time, so that a solve never blocks the event
+loop and a worker keeps its warm memory from one job to the next. A worker that crashes, is killed
+by a cancellation or exceeds its time is replaced: it fails its job only. The event loop learns
+that a job ended through the worker's pipe or its process sentinel (no polling).
 """
 
 from __future__ import annotations
@@ -15,18 +17,44 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from fluxopt.service.settings import Settings
-from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, RESULT_FOLDER, STATE_FILE, UPLOADS, Task, run
+from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, RESULT_FOLDER, STATE_FILE, UPLOADS, Task, serve_tasks
 
 EN_ATTENTE, EN_COURS, TERMINE, ECHEC, ANNULE = "en_attente", "en_cours", "termine", "echec", "annule"
 
 
 class Overloaded(Exception):
     """Every worker is busy and the queue is full."""
+
+
+@dataclass(eq=False)
+class Worker:
+    """A worker process and the parent's end of its pipe."""
+
+    process: BaseProcess
+    connection: Connection
+
+    @classmethod
+    def start(cls, context: Any) -> "Worker":
+        parent, child = context.Pipe()
+        process = context.Process(target=serve_tasks, args=(child,), daemon=True)
+        process.start()
+        child.close()
+        return cls(process, parent)
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+
+    def close(self) -> None:
+        self.kill()
+        self.process.join(5)
+        self.connection.close()
 
 
 @dataclass(eq=False)
@@ -37,7 +65,7 @@ class Job:
     cree: float = field(default_factory=time.time)
     etat: str = EN_ATTENTE
     fin: float | None = None
-    process: BaseProcess | None = None
+    worker: Worker | None = None
     sortie: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     runner: asyncio.Task | None = None
@@ -65,26 +93,25 @@ class Job:
             return None
 
 
-def _wait_sentinel(process: BaseProcess) -> asyncio.Future:
-    """A future set when ``process`` ends."""
+def _ended(worker: Worker) -> asyncio.Future:
+    """A future set when ``worker`` answers on its pipe or its process ends."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future = loop.create_future()
+    fds = (worker.connection.fileno(), worker.process.sentinel)
 
-    def ended() -> None:
-        loop.remove_reader(process.sentinel)
+    def ready() -> None:
         if not future.done():
             future.set_result(None)
 
-    loop.add_reader(process.sentinel, ended)
-    future.add_done_callback(lambda _: loop.remove_reader(process.sentinel))
+    for fd in fds:
+        loop.add_reader(fd, ready)
+
+    def forget(_: asyncio.Future) -> None:
+        for fd in fds:
+            loop.remove_reader(fd)
+
+    future.add_done_callback(forget)
     return future
-
-
-def _warm(context: Any) -> None:
-    """Start the fork server (it imports fluxopt once) by running an empty process."""
-    process = context.Process(target=int)
-    process.start()
-    process.join()
 
 
 class JobManager:
@@ -98,19 +125,32 @@ class JobManager:
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(list(settings.preload))
         self.jobs: dict[str, Job] = {}
-        self._slots: asyncio.Semaphore | None = None
+        self.workers: list[Worker] = []
+        self._idle: asyncio.Queue[Worker] | None = None
         self._cleaner: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._slots = asyncio.Semaphore(self.settings.workers)
-        await asyncio.to_thread(_warm, self.context)
+        self._idle = asyncio.Queue()
+        for _ in range(self.settings.workers):
+            await self._add_worker()
         self._cleaner = asyncio.create_task(self._clean_loop())
+
+    async def _add_worker(self) -> None:
+        assert self._idle is not None
+        worker = await asyncio.to_thread(Worker.start, self.context)
+        self.workers.append(worker)
+        self._idle.put_nowait(worker)
+
+    async def _replace(self, worker: Worker) -> None:
+        await asyncio.to_thread(worker.close)
+        self.workers.remove(worker)
+        await self._add_worker()
 
     async def stop(self) -> None:
         if self._cleaner is not None:
             self._cleaner.cancel()
-        for job in list(self.jobs.values()):
-            self._kill(job)
+        for worker in self.workers:
+            worker.kill()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -137,29 +177,48 @@ class JobManager:
         return (task.temps_max or self.settings.temps_max) + self.settings.marge
 
     async def _run(self, job: Job) -> None:
-        assert self._slots is not None
+        assert self._idle is not None
         try:
-            async with self._slots:
-                if job.etat != EN_ATTENTE:
-                    return
-                job.etat = EN_COURS
-                process = self.context.Process(target=run, args=(job.task, str(job.folder)), daemon=True)
-                process.start()
-                job.process = process
-                try:
-                    await asyncio.wait_for(_wait_sentinel(process), self.time_limit(job.task))
-                except asyncio.TimeoutError:
-                    process.kill()
-                    await asyncio.to_thread(process.join)
-                    self._finish(job, ECHEC, {"etat": "echec", "message":
-                                              "le calcul a dépassé le temps permis par le serveur ; il a été arrêté"})
-                    return
-                process.join()
-                if job.etat == ANNULE:
-                    return
-                await self._collect(job, process.exitcode)
+            worker = await self._idle.get()
+            if job.etat != EN_ATTENTE:  # cancelled while waiting
+                self._idle.put_nowait(worker)
+                return
+            job.etat, job.worker = EN_COURS, worker
+            try:
+                worker.connection.send((job.task, str(job.folder)))
+                await asyncio.wait_for(_ended(worker), self.time_limit(job.task))
+            except asyncio.TimeoutError:
+                worker.kill()
+                self._finish(job, ECHEC, {"etat": "echec", "message":
+                                          "le calcul a dépassé le temps permis par le serveur ; il a été arrêté"})
+                await self._replace(worker)
+                return
+            except OSError:  # the worker died before it got the task
+                pass
+            if self._answered(job, worker):
+                self._idle.put_nowait(worker)
+            else:
+                await self._replace(worker)
+            if job.etat == EN_COURS:
+                await self._collect(job, worker.process.exitcode)
+        except Exception as exc:  # a fault of the service itself: the job fails with it, the service goes on
+            if job.etat in (EN_ATTENTE, EN_COURS):
+                self._finish(job, ECHEC, {"etat": "echec", "message": f"erreur du service : {type(exc).__name__}: {exc}"})
         finally:
             job.done.set()
+
+    @staticmethod
+    def _answered(job: Job, worker: Worker) -> bool:
+        """Whether ``worker`` finished ``job`` and can take another (not killed, not crashed)."""
+        if job.etat != EN_COURS:
+            return False
+        try:
+            if not worker.connection.poll():
+                return False
+            worker.connection.recv()
+        except (EOFError, OSError):
+            return False
+        return worker.process.is_alive()
 
     async def _collect(self, job: Job, exitcode: int | None) -> None:
         path = job.folder / OUTPUT_FILE
@@ -175,17 +234,14 @@ class JobManager:
     def _finish(job: Job, etat: str, sortie: dict[str, Any]) -> None:
         job.etat, job.sortie, job.fin = etat, sortie, time.time()
 
-    @staticmethod
-    def _kill(job: Job) -> None:
-        if job.process is not None and job.process.is_alive():
-            job.process.kill()
-
     def remove(self, job: Job) -> str:
-        """Cancel ``job`` if it waits or runs, and remove it and its files; returns what was done."""
+        """Cancel ``job`` if it waits or runs (its worker is killed, then replaced), and remove it and its
+        files; returns what was done."""
         cancelled = job.etat in (EN_ATTENTE, EN_COURS)
         if cancelled:
+            if job.etat == EN_COURS and job.worker is not None:
+                job.worker.kill()
             job.etat, job.fin = ANNULE, time.time()
-            self._kill(job)
         self.jobs.pop(job.id, None)
         shutil.rmtree(job.folder, ignore_errors=True)
         return "annule" if cancelled else "supprime"

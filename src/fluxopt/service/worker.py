@@ -11,7 +11,9 @@ The parent (:mod:`fluxopt.service.jobs`) and the worker only share the job's fol
   as it is written (the service never parses it again);
 - ``resultats/``: the result folder of :func:`fluxopt.write_result` (``resultats.xlsx``...).
 
-A worker that dies leaves no ``sortie.json``: the parent then fails the job.
+A worker is a long-lived process (:func:`serve_tasks`): it takes one task at a time from its pipe
+and answers on the same pipe when the job's files are written. A worker that dies leaves no
+``sortie.json``: the parent then fails the job and starts another worker.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +155,14 @@ def run(task: Task, folder_name: str) -> None:
     except Exception as exc:  # a bug or a solver failure: the job fails with what happened
         write_json(folder / OUTPUT_FILE, {"etat": "echec", "message": f"{type(exc).__name__}: {exc}",
                                           "trace": traceback.format_exc(limit=5)})
+
+
+def serve_tasks(connection: Connection) -> None:
+    """A worker process's loop: receive (task, folder), run it, answer with the folder; stop at end of pipe."""
+    while True:
+        try:
+            task, folder = connection.recv()
+        except (EOFError, OSError):
+            return
+        run(task, folder)
+        connection.send(folder)
