@@ -46,6 +46,7 @@ def parts_by_reservataire(result: dict) -> dict[str, float]:
 def test_health_openapi_docs_and_page_need_no_internet(service):
     assert httpx.get(f"{service}/sante").json()["etat"] == "ok"
     paths = httpx.get(f"{service}/openapi.json").json()["paths"]
+    assert set(paths["/api/v1/resoudre"]["post"]["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     for path in ("/api/v1/valider", "/api/v1/resoudre", "/api/v1/travaux", "/api/v1/travaux/{job_id}",
                  "/api/v1/travaux/{job_id}/{document}", "/api/v1/politiques", "/api/v1/modele.xlsx", "/sante"):
         assert path in paths

@@ -92,6 +92,6 @@ def test_a_workbook_with_errors_shows_them_as_a_table(service, browser, tmp_path
     drop(browser, path)
     WebDriverWait(browser, 60).until(ec.text_to_be_present_in_element((By.ID, "validation"), "erreur(s)"))
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#validation tbody tr")]
-    assert any(r.startswith("erreur patrimoine (sheet) 3 logements") for r in rows), rows
+    assert any(r.startswith("erreur patrimoine (feuille) 3 logements") for r in rows), rows
     assert not browser.find_element(By.ID, "calculer").is_enabled()
     capture(browser, "3-erreurs")

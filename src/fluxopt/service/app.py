@@ -124,6 +124,33 @@ def _surcharges(text: Any) -> dict[str, Any]:
     return value
 
 
+def _openapi_instance(result: bool) -> dict[str, Any]:
+    """The OpenAPI description of a request carrying an instance (read by hand from the raw request)."""
+    folder = _schema_dir()
+    instance = json.loads((folder / f"instance-{INSTANCE_SCHEMA_VERSION.split('.')[0]}.json").read_text(encoding="utf-8"))
+    options = {
+        "politique": {"type": "string", "description": "a policy name (GET /api/v1/politiques)"},
+        "surcharges": {"type": "string", "description": 'JSON object of dotted policy keys, e.g. {"plafonds.prefet": 0.25}'},
+        "temps_max": {"type": "number", "description": "solver time limit in seconds"},
+        "langue": {"type": "string", "enum": list(LANGUES)},
+    }
+    extra: dict[str, Any] = {
+        "parameters": [{"name": k, "in": "query", "required": False, "schema": v,
+                        "description": "for a JSON body (multipart: a form field)"} for k, v in options.items()],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {k: v for k, v in instance.items() if not k.startswith("$")}},
+            "multipart/form-data": {"schema": {"type": "object", "required": ["fichier"], "properties": {
+                "fichier": {"type": "string", "format": "binary",
+                            "description": "an .xlsx workbook, a .zip of the CSV folder or a .json document"},
+                **options}}}}},
+    }
+    if result:
+        extra["responses"] = {"200": {"description": "the result document (schemas/resultat-1.json) under `resultat`"},
+                              "422": {"description": "invalid input: `problemes`"},
+                              "503": {"description": "queue full; see Retry-After"}}
+    return extra
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI application with its own job manager (started and stopped with the app)."""
     settings = settings or Settings.from_env()
@@ -230,12 +257,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if job.etat != EN_COURS:
                 manager.remove(job)
 
-    @api.post("/valider", summary="Valider une instance", tags=["instances"])
+    @api.post("/valider", summary="Valider une instance", tags=["instances"], openapi_extra=_openapi_instance(False))
     async def valider(request: Request) -> Response:
         """Every problem of the instance (code, file, row, column, message; 422 when there are errors), or its summary."""
         return await answer(await submit(request, "valider", True), "valide")
 
-    @api.post("/resoudre", summary="Résoudre une instance (synchrone)", tags=["instances"])
+    @api.post("/resoudre", summary="Résoudre une instance (synchrone)", tags=["instances"],
+              openapi_extra=_openapi_instance(True))
     async def resoudre(request: Request) -> Response:
         """The result document (schemas/resultat-1.json) for an instance up to the server's synchronous size."""
         return await answer(await submit(request, "resoudre", True), "termine")
@@ -255,7 +283,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                      f"{settings.duree_vie / 60:.0f} minutes)")
         return job
 
-    @api.post("/travaux", status_code=202, summary="Soumettre un travail", tags=["travaux"])
+    @api.post("/travaux", status_code=202, summary="Soumettre un travail", tags=["travaux"],
+              openapi_extra=_openapi_instance(False))
     async def travaux(request: Request) -> JSONResponse:
         """Queue a solve of an instance of any size; answers 202 with the job's id and address."""
         job = await submit(request, "resoudre", False)

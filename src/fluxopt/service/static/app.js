@@ -55,7 +55,7 @@ function tableau(colonnes, lignes, classe) {
 function afficherProblemes(zone, problemes) {
   zone.replaceChildren(tableau([
     ["Gravité", (p) => (p.gravite === "error" ? "erreur" : "avertissement")],
-    ["Feuille ou fichier", (p) => texte(p.fichier)],
+    ["Feuille ou fichier", (p) => texte(p.fichier).replace(" (sheet)", " (feuille)")],
     ["Ligne", (p) => texte(p.ligne), true],
     ["Colonne", (p) => texte(p.colonne)],
     ["Problème", (p) => p.message],
