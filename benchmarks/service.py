@@ -1,7 +1,7 @@
 """The service's load benchmark (issue 14), in one run: requests per second and p50/p95 latency of
 ``POST /api/v1/resoudre`` for the example and Gironde, at 1, 4 and 16 concurrent clients, against a
 real ``fluxopt serve`` started with ``--workers 1`` and ``--workers W``, and the same solves through
-the Python API in this process.
+the Python API in this process. The two servers run side by side and are measured in turns.
 
     python benchmarks/service.py [--workers 2] [--requests 48] [--instances exemple gironde-33]
 
@@ -103,16 +103,15 @@ def row(label: str, rps: float, latencies: list[float]) -> str:
     return f"| {label} | {rps:.1f} | {1000 * quantile(latencies, 0.5):.0f} | {1000 * quantile(latencies, 0.95):.0f} |"
 
 
-def alternate(api: Callable[[], None], service: Callable[[], None], requests: int) -> tuple[list[float], list[float]]:
-    """One client, an API call then a service call, ``requests`` times: latencies of each (same machine load)."""
-    a: list[float] = []
-    b: list[float] = []
+def alternate(calls: list[Callable[[], None]], requests: int) -> list[list[float]]:
+    """One client, each call in turn, ``requests`` times: the latencies of each (under the same machine load)."""
+    out: list[list[float]] = [[] for _ in calls]
     for _ in range(requests):
-        for call, out in ((api, a), (service, b)):
+        for call, latencies in zip(calls, out):
             start = time.perf_counter()
             call()
-            out.append(time.perf_counter() - start)
-    return a, b
+            latencies.append(time.perf_counter() - start)
+    return out
 
 
 def main() -> None:
@@ -127,39 +126,51 @@ def main() -> None:
     print("| case | requests/s | p50 ms | p95 ms |\n|---|---|---|---|")
     throughput: dict[tuple[str, int, int], float] = {}
     overhead: dict[str, tuple[float, float, float]] = {}
-    for workers in sorted({1, args.workers}):
-        with server(workers) as url, httpx.Client(base_url=url, timeout=300,
-                                                   limits=httpx.Limits(max_connections=32)) as http:
-            for name, body in bodies.items():
-                doc = docs[name]
+    counts = sorted({1, args.workers})
+    with server(counts[0]) as first, server(counts[-1]) as last:
+        urls = {counts[0]: first, counts[-1]: last}
+        clients_of = {w: httpx.Client(base_url=u, timeout=300, limits=httpx.Limits(max_connections=32))
+                      for w, u in urls.items()}
+        for name, body in bodies.items():
+            doc = docs[name]
 
-                def call(body: bytes = body) -> None:
+            def caller(http: httpx.Client, body: bytes = body) -> Callable[[], None]:
+                def call() -> None:
                     answer = http.post("/api/v1/resoudre", content=body, headers={"content-type": "application/json"})
                     assert answer.status_code == 200, answer.text
+                return call
 
-                def api(doc: dict[str, Any] = doc) -> None:
-                    fluxopt.solve(doc)
+            def api(doc: dict[str, Any] = doc) -> None:
+                fluxopt.solve(doc)
 
-                def same_work(doc: dict[str, Any] = doc) -> None:
-                    result = solve_built(build(doc), keep_duals=True)
-                    json.dumps(result_document(result, explain(result)))
+            def same_work(doc: dict[str, Any] = doc) -> None:
+                result = solve_built(build(doc), keep_duals=True)
+                json.dumps(result_document(result, explain(result)))
 
-                load(call, 2, 4)  # warm
-                api()
-                if workers == args.workers:
-                    a, b = alternate(api, call, args.requests)
-                    w, _ = alternate(same_work, lambda: None, args.requests)
-                    print(row(f"{name}, API fluxopt.solve, 1 client (alternating with the service)",
-                              len(a) / sum(a), a))
-                    print(row(f"{name}, API, the same work as a worker (duals, explain, document), 1 client",
-                              len(w) / sum(w), w))
-                    print(row(f"{name}, service, 1 client (alternating with the API)", len(b) / sum(b), b))
-                    overhead[name] = (quantile(b, 0.5) - quantile(a, 0.5), quantile(b, 0.5) - quantile(w, 0.5),
-                                      quantile(a, 0.5))
-                for clients in (1, 4, 16):
-                    rps, lat = load(call, clients, args.requests)
-                    throughput[name, workers, clients] = rps
-                    print(row(f"{name}, service --workers {workers}, {clients} client(s)", rps, lat))
+            calls = {w: caller(http) for w, http in clients_of.items()}
+            for warm in calls.values():
+                load(warm, 2, 4)
+            api()
+            a, w, b = alternate([api, same_work, calls[counts[-1]]], args.requests)
+            print(row(f"{name}, API fluxopt.solve, 1 client (in turns with the next two)", len(a) / sum(a), a))
+            print(row(f"{name}, API, the same work as a worker (duals, explain, document), 1 client",
+                      len(w) / sum(w), w))
+            print(row(f"{name}, service --workers {counts[-1]}, 1 client (in turns with the API)", len(b) / sum(b), b))
+            overhead[name] = (quantile(b, 0.5) - quantile(a, 0.5), quantile(b, 0.5) - quantile(w, 0.5),
+                              quantile(a, 0.5))
+            for clients in (1, 4, 16):
+                # The two servers in turns, twice, so that both see the same machine load.
+                seconds = {c: 0.0 for c in counts}
+                latencies: dict[int, list[float]] = {c: [] for c in counts}
+                for turn in range(2):
+                    for workers in (counts if turn == 0 else counts[::-1]):
+                        rps, lat = load(calls[workers], clients, args.requests // 2)
+                        seconds[workers] += len(lat) / rps
+                        latencies[workers] += lat
+                for workers in counts:
+                    throughput[name, workers, clients] = len(latencies[workers]) / seconds[workers]
+                    print(row(f"{name}, service --workers {workers}, {clients} client(s)",
+                              throughput[name, workers, clients], latencies[workers]))
     print()
     for name, (over_api, over_work, api_p50) in overhead.items():
         print(f"- {name}: service p50 - API p50 at 1 client: {1000 * over_api:+.0f} ms (API p50 {1000 * api_p50:.0f} ms); "
