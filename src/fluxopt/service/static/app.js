@@ -26,6 +26,10 @@ function texte(valeur) {
   return valeur === null || valeur === undefined ? "" : String(valeur);
 }
 
+function phrase(t) {
+  return t ? t.charAt(0).toUpperCase() + t.slice(1) : "";
+}
+
 function nombre(valeur, chiffres) {
   if (valeur === null || valeur === undefined) return "";
   return Number(valeur).toLocaleString("fr-FR", {minimumFractionDigits: chiffres, maximumFractionDigits: chiffres});
@@ -86,7 +90,7 @@ async function valider() {
   if (corps.erreur) {
     const p = document.createElement("p");
     p.className = "message erreur";
-    p.textContent = corps.erreur;
+    p.textContent = phrase(corps.erreur);
     zone.appendChild(p);
     return;
   }
@@ -148,7 +152,7 @@ async function calculer(evenement) {
   try {
     const reponse = await fetch("/api/v1/travaux", {method: "POST", body: donnees, headers: entetes()});
     const corps = await lireReponse(reponse);
-    if (reponse.status !== 202) throw new Error(corps.erreur || "le calcul n'a pas pu être lancé");
+    if (reponse.status !== 202) throw new Error(phrase(corps.erreur) || "Le calcul n'a pas pu être lancé.");
     travail = corps.id;
     await suivre(travail);
   } catch (e) {
@@ -269,7 +273,7 @@ async function telecharger(nom, adresse, zoneMessage) {
   const reponse = await fetch(adresse, {headers: entetes()});
   if (!reponse.ok) {
     const corps = await lireReponse(reponse);
-    zoneMessage.textContent = corps.erreur;
+    zoneMessage.textContent = phrase(corps.erreur);
     zoneMessage.hidden = false;
     return;
   }
