@@ -117,6 +117,17 @@ def test_resoudre_with_options(service):
     assert pair["reservataire"] == "PREF" and "cap of the préfet" in pair["raisons"][0]
 
 
+def test_the_time_limit_of_a_request_reaches_the_solver(service):
+    """temps_max = 0.0001 s: HiGHS stops in the first stage; the answer says so, with no tables."""
+    answer = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "gironde-33"),
+                        params={"temps_max": "0.0001"})
+    assert answer.status_code == 200
+    result = answer.json()["resultat"]
+    jsonschema.validate(result, schema("resultat-1.json"))
+    assert (result["statut"], result["a_une_solution"], result["tables"]["parts"]) == ("time_limit", False, [])
+    assert result["resume"]["options"]["time_limit"] == 0.0001
+
+
 def test_instance_schema_accepts_the_bundled_instances(service):
     published = httpx.get(f"{service}/api/v1/schemas/instance").json()
     assert published == schema("instance-1.json")
