@@ -211,6 +211,7 @@ def test_zip_bomb_and_huge_sheet_are_refused_before_they_are_opened(service, tmp
     assert len(bomb.getvalue()) < 100_000
     answer = httpx.post(f"{service}/api/v1/valider", files={"fichier": ("bombe.zip", bomb.getvalue(), "application/zip")})
     assert answer.status_code == 422 and "bombe zip" in answer.json()["problemes"][0]["message"]
+    assert answer.json()["problemes"][0]["code"] == "bombe_zip"
     book = Workbook()
     book.active.title = "patrimoine"
     book.active.cell(row=1_048_000, column=1, value="x")   # a tiny file declaring a million rows
@@ -236,6 +237,7 @@ def test_instances_over_the_size_limits_get_422(service, small_service):
     assert view["etat"] == "echec" and "au plus" in view["problemes"][0]["message"]
     sync = httpx.post(f"{url}/api/v1/resoudre", json=document(INSTANCES / "gironde-33"), headers=AUTH)  # 160 > 100
     assert sync.status_code == 422 and "/api/v1/travaux" in sync.json()["problemes"][0]["message"]
+    assert sync.json()["problemes"][0]["code"] == "trop_grande_pour_synchrone"
 
 
 def test_token_is_needed_on_the_api_only(small_service):

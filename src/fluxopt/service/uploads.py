@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from fluxopt.problems import InstanceError, Problem
+from fluxopt.problems import InstanceError, Problem, Severity
 
 #: Files of an instance folder (SPEC §2) taken from a zip; anything else is ignored.
 INSTANCE_SUFFIXES = (".csv", ".toml")
@@ -28,8 +28,16 @@ class ArchiveLimits:
     lignes: int = 1_000_000
 
 
-def _problem(name: str, message: str) -> InstanceError:
-    return InstanceError([Problem(name, None, None, message)])
+@dataclass(frozen=True)
+class ServiceProblem(Problem):
+    """A problem the service finds on top of the core's checks, with a stable ``code``."""
+
+    severity: Severity = "error"
+    code: str | None = None
+
+
+def _problem(name: str, code: str, message: str) -> InstanceError:
+    return InstanceError([ServiceProblem(name, None, None, message, code=code)])
 
 
 def check_archive(path: Path, name: str, limits: ArchiveLimits = ArchiveLimits()) -> zipfile.ZipFile:
@@ -38,21 +46,22 @@ def check_archive(path: Path, name: str, limits: ArchiveLimits = ArchiveLimits()
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise _problem(name, "le fichier n'est pas une archive lisible (classeur .xlsx ou .zip endommagé ou d'un "
+        raise _problem(name, "archive_illisible", "le fichier n'est pas une archive lisible (classeur .xlsx ou .zip endommagé ou d'un "
                              "autre format)") from None
     infos = archive.infolist()
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if len(infos) > limits.membres:
-        raise _problem(name, f"l'archive contient {len(infos)} fichiers ; le service en accepte {limits.membres} au plus")
+        raise _problem(name, "archive_trop_de_fichiers",
+                       f"l'archive contient {len(infos)} fichiers ; le service en accepte {limits.membres} au plus")
     if total > limits.taille:
-        raise _problem(name, f"l'archive décompressée ferait {total / 1024 ** 2:.0f} Mo ; le service accepte "
+        raise _problem(name, "archive_trop_grande", f"l'archive décompressée ferait {total / 1024 ** 2:.0f} Mo ; le service accepte "
                              f"{limits.taille / 1024 ** 2:.0f} Mo au plus")
     worst = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0.0)
     if worst > limits.ratio and total > 1024 ** 2:
-        raise _problem(name, f"l'archive est compressée {worst:.0f} fois (une « bombe zip ») ; elle est refusée")
+        raise _problem(name, "bombe_zip", f"l'archive est compressée {worst:.0f} fois (une « bombe zip ») ; elle est refusée")
     if packed and any(i.flag_bits & 0x1 for i in infos):
-        raise _problem(name, "l'archive est chiffrée ; envoyez-la sans mot de passe")
+        raise _problem(name, "archive_chiffree", "l'archive est chiffrée ; envoyez-la sans mot de passe")
     return archive
 
 
@@ -66,7 +75,7 @@ def check_workbook(path: Path, name: str, limits: ArchiveLimits = ArchiveLimits(
                 head = fh.read(4096)
             match = _DIMENSION.search(head)
             if match and match.group(1) and int(match.group(1)) > limits.lignes:
-                raise _problem(name, f"une feuille du classeur déclare {int(match.group(1))} lignes ; le service en "
+                raise _problem(name, "feuille_trop_grande", f"une feuille du classeur déclare {int(match.group(1))} lignes ; le service en "
                                      f"accepte {limits.lignes} au plus")
 
 
@@ -86,7 +95,7 @@ def unpack_folder(path: Path, folder: Path, name: str, limits: ArchiveLimits = A
             if base.startswith(".") or not base.lower().endswith(INSTANCE_SUFFIXES) or "__MACOSX" in info.filename:
                 continue
             if base.lower() in seen:
-                raise _problem(name, f"l'archive contient deux fichiers {base} ({seen[base.lower()]} et "
+                raise _problem(name, "fichier_en_double", f"l'archive contient deux fichiers {base} ({seen[base.lower()]} et "
                                      f"{info.filename}) ; gardez un seul dossier d'instance")
             seen[base.lower()] = info.filename
             with archive.open(info) as src, (folder / base).open("wb") as dst:
@@ -94,9 +103,9 @@ def unpack_folder(path: Path, folder: Path, name: str, limits: ArchiveLimits = A
                 while chunk := src.read(1 << 20):
                     remaining -= len(chunk)
                     if remaining < 0:  # the directory lied about the size
-                        raise _problem(name, "l'archive est plus grande, décompressée, que ce qu'elle annonce ; "
+                        raise _problem(name, "bombe_zip", "l'archive est plus grande, décompressée, que ce qu'elle annonce ; "
                                              "elle est refusée")
                     dst.write(chunk)
     if not seen:
-        raise _problem(name, "l'archive ne contient aucun fichier d'instance (instance.toml, patrimoine.csv, …)")
+        raise _problem(name, "archive_sans_instance", "l'archive ne contient aucun fichier d'instance (instance.toml, patrimoine.csv, …)")
     return folder

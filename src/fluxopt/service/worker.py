@@ -37,7 +37,7 @@ from fluxopt.policy import available_policies
 from fluxopt.problems import InstanceError, Problem, UsageError
 from fluxopt.readers import RawInstance, read_raw
 from fluxopt.service.document import instance_summary, problems_list, result_document
-from fluxopt.service.uploads import check_workbook, unpack_folder
+from fluxopt.service.uploads import ServiceProblem, check_workbook, unpack_folder
 from fluxopt.write import write_result
 
 STATE_FILE = "etat.json"
@@ -84,27 +84,28 @@ def _source(task: Task, folder: Path) -> Path:
 
 def _service_problems(raw: RawInstance, task: Task) -> list[Problem]:
     """What the service refuses on top of the core checks: policy paths, and instances over its size limits."""
-    problems = []
+    problems: list[Problem] = []
     named = raw.meta.get("politique")
     known = available_policies()
     for where, name in (("politique", named), ("options", task.politique)):
         if isinstance(name, str) and name and name not in known:
-            problems.append(Problem(raw.meta_source if where == "politique" else "options", None, "politique",
-                                    f"le service n'accepte que les politiques nommées ({', '.join(known)}), "
-                                    f"pas {name[:60]!r}"))
+            problems.append(ServiceProblem(raw.meta_source if where == "politique" else "options", None, "politique",
+                                           f"le service n'accepte que les politiques nommées ({', '.join(known)}), "
+                                           f"pas {name[:60]!r}", code="politique_non_nommee"))
     sizes = {name: len(table.rows) for name, table in raw.tables.items()}
     if sizes.get("patrimoine", 0) > task.max_segments:
-        problems.append(Problem(raw.tables["patrimoine"].source, None, None,
-                                f"l'instance a {sizes['patrimoine']} segments ; le service en accepte "
-                                f"{task.max_segments} au plus"))
+        problems.append(ServiceProblem(raw.tables["patrimoine"].source, None, None,
+                                       f"l'instance a {sizes['patrimoine']} segments ; le service en accepte "
+                                       f"{task.max_segments} au plus", code="instance_trop_grande"))
     if sizes.get("stock", 0) > task.max_droits:
-        problems.append(Problem(raw.tables["stock"].source, None, None,
-                                f"l'instance a {sizes['stock']} droits ; le service en accepte {task.max_droits} au plus"))
+        problems.append(ServiceProblem(raw.tables["stock"].source, None, None,
+                                       f"l'instance a {sizes['stock']} droits ; le service en accepte {task.max_droits} "
+                                       "au plus", code="instance_trop_grande"))
     limit = task.max_segments_synchrone
     if limit is not None and sizes.get("patrimoine", 0) > limit:
-        problems.append(Problem(raw.tables["patrimoine"].source, None, None,
-                                f"l'instance a {sizes['patrimoine']} segments : au-delà de {limit}, soumettez-la "
-                                "en travail asynchrone (POST /api/v1/travaux)"))
+        problems.append(ServiceProblem(raw.tables["patrimoine"].source, None, None,
+                                       f"l'instance a {sizes['patrimoine']} segments : au-delà de {limit}, soumettez-la "
+                                       "en travail asynchrone (POST /api/v1/travaux)", code="trop_grande_pour_synchrone"))
     return problems
 
 
@@ -151,7 +152,7 @@ def run(task: Task, folder_name: str) -> None:
         write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(exc.problems)})
     except UsageError as exc:
         write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(
-            [Problem("options", None, None, str(exc))])})
+            [ServiceProblem("options", None, None, str(exc), code="option_invalide")])})
     except Exception as exc:  # a bug or a solver failure: the job fails with what happened
         write_json(folder / OUTPUT_FILE, {"etat": "echec", "message": f"{type(exc).__name__}: {exc}",
                                           "trace": traceback.format_exc(limit=5)})
