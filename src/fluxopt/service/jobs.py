@@ -120,8 +120,8 @@ class JobManager:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._own_root = settings.dossier is None
-        self.root = Path(tempfile.mkdtemp(prefix="fluxopt-service-")) if settings.dossier is None else settings.dossier
-        self.root.mkdir(parents=True, exist_ok=True)
+        #: The jobs' folder: made when the service starts, removed when it stops (unless given).
+        self.root = settings.dossier or Path(tempfile.gettempdir())
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(list(settings.preload))
         self.jobs: dict[str, Job] = {}
@@ -130,6 +130,9 @@ class JobManager:
         self._cleaner: asyncio.Task | None = None
 
     async def start(self) -> None:
+        if self._own_root:
+            self.root = Path(tempfile.mkdtemp(prefix="fluxopt-service-"))
+        self.root.mkdir(parents=True, exist_ok=True)
         self._idle = asyncio.Queue()
         for _ in range(self.settings.workers):
             await self._add_worker()
