@@ -82,3 +82,23 @@ def make_instance(tmp_path: Path):
         return write_instance(tmp_path / f"inst{next(count)}", *args, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def service():
+    """A `fluxopt serve` subprocess (2 workers, 2 MB bodies, 400 segments at most): its base URL."""
+    from service_support import serve
+
+    with serve("--workers", "2", "--max-taille", "2MB", "--max-segments", "400") as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def small_service():
+    """A `fluxopt serve` with one worker, a queue of one, a token, jobs kept 2 s, /resoudre up to 100
+    segments: its base URL and process."""
+    from service_support import serve
+
+    with serve("--workers", "1", "--file-attente", "1", "--jeton", "secret", "--duree-vie", "2",
+               "--max-segments-synchrone", "100") as server:
+        yield server

@@ -464,13 +464,14 @@ def test_solve_json_prints_one_document_and_nothing_else(tmp_path: Path) -> None
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)  # the whole of stdout is one JSON document
-    assert document["status"] == "optimal" and document["schema_version"] == 1
+    assert document["statut"] == "optimal" and document["version_schema"] == "1.0"
     assert set(document["tables"]) == {"parts", "segments", "cil", "bailleurs"}
     parts = document["tables"]["parts"]
     on_disk = (tmp_path / "r" / "parts.csv").read_text(encoding="utf-8").splitlines()
     assert len(parts) == len(on_disk) - 1 and set(parts[0]) == set(on_disk[0].split(","))
-    assert document["objectifs"] == document["summary"]["objectifs"]
-    assert "flux base" in proc.stderr  # the human-readable table went to stderr
+    assert document["objectifs"] == document["resume"]["objectifs"]
+    assert document["explications"]["markdown"].startswith("# ")
+    assert "base" in proc.stderr  # the human-readable table went to stderr
 
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -478,7 +479,7 @@ def test_solve_json_prints_one_document_and_nothing_else(tmp_path: Path) -> None
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     document = json.loads(proc.stdout)
-    assert document["status"] == "invalid" and document["problems"][0]["file"]
+    assert document["statut"] == "invalide" and document["problemes"][0]["fichier"]
 
 
 def test_compare_warns_about_different_instances(tmp_path: Path) -> None:

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 # The commands import what they need when they run, so that --help and --version stay fast.
 
 EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
-#: The output contract's version (fluxopt.result.SCHEMA_VERSION, repeated to keep --help fast).
-SCHEMA_VERSION = 1
 MAX_TABLE_ROWS = 40
 #: The stage objectives and the réservataire types in words (translated when printed).
 OBJECTIVE_LABELS = {
@@ -91,11 +89,12 @@ def _fail(code: int, lines: list[str]) -> NoReturn:
 
 def _invalid(exc: InstanceError, report: Reporter | None = None) -> NoReturn:
     """Every problem of an invalid input, one per line (file, row, column, message); exit 2.
-    With ``--json``, also ``{"status": "invalid", "problems": [...]}`` on stdout."""
+    With ``--json``, also ``{"version_schema": ..., "statut": "invalide", "problemes": [...]}`` on stdout."""
     problems: list[Problem] = exc.problems
-    if report is not None:
-        report.document({"schema_version": SCHEMA_VERSION, "status": "invalid",
-                         "problems": [p.to_dict() for p in problems]})
+    if report is not None and report.as_json:
+        from fluxopt.jsondoc import invalid_document
+
+        report.document(invalid_document(problems))
     errors = sum(p.severity == "error" for p in problems)
     _fail(EXIT_INVALID, [*(str(p) for p in problems),
                          "fluxopt: " + _("{n} problem(s) in the input, nothing written").format(n=errors)])
@@ -314,12 +313,20 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
                                 detail=True)
             result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, memory_limit,
                                      accords, carry_over)
+            from fluxopt.explanations import explain
+
             start = time.perf_counter()
-            folder = target.write(result)
+            with using(result.langue):
+                explanation = explain(result)
+            folder = target.write(result, explanation=explanation)
     except OutputError as exc:
         _fail(EXIT_INVALID, [f"fluxopt: --out: {exc}"])
     report.progress(_("wrote {path} ({seconds} s)").format(path=out, seconds=number(time.perf_counter() - start)))
-    report.document({**result.to_document(), "dossier": str(folder)})
+    if report.as_json:
+        from fluxopt.jsondoc import result_document
+
+        with using(result.langue):
+            report.document({**result_document(result, explanation), "dossier": str(folder)})
     if result.has_solution:
         report.out(bailleur_table(result))
         report.out()
@@ -541,6 +548,60 @@ def bilan_command(result: Path, realise: Path, out: Path, date: Any, instance: P
     report.out(f"carry-over into {done.annee + 1}: {t['report_du']:+.1f} owed, {t['report_repris']:+.1f} taken back "
                f"({len(done.report)} pairs in report.csv)")
     report.out(f"bilan in {out}")
+
+
+class Size(click.ParamType):
+    """A size in bytes: 20MB, 512kB, 1000."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from fluxopt.service.settings import parse_size
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Solves running at once, each in its own worker process.")
+@click.option("--file-attente", type=click.IntRange(0), default=32, show_default=True,
+              help="Requests waiting for a worker beyond which the service answers 503.")
+@click.option("--max-taille", type=Size(), default="20MB", show_default=True, help="Largest request body (413 beyond).")
+@click.option("--jeton", envvar="FLUXOPT_JETON", metavar="TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on every /api call (also FLUXOPT_JETON).")
+@click.option("--duree-vie", type=click.FloatRange(min=1), default=3600, show_default=True,
+              help="Seconds a finished job and its files are kept.")
+@click.option("--max-segments", type=click.IntRange(1), default=200_000, show_default=True,
+              help="Segments beyond which an instance is refused (422).")
+@click.option("--max-segments-synchrone", type=click.IntRange(1), default=5_000, show_default=True,
+              help="Segments beyond which /api/v1/resoudre refuses an instance (send it to /api/v1/travaux).")
+def serve_command(host: str, port: int, workers: int, file_attente: int, max_taille: int, jeton: str | None,
+                  duree_vie: float, max_segments: int, max_segments_synchrone: int) -> None:
+    """Run the HTTP service: the JSON API under /api/v1 and the web page at / (docs/service.md).
+
+    Needs the service extra: pip install 'fluxopt-logement[service]'.
+
+    \b
+    Example:
+      fluxopt serve --port 8000 --workers 2
+    """
+    try:
+        import uvicorn
+
+        from fluxopt.service import Settings, create_app
+    except ImportError as exc:
+        _fail(EXIT_INVALID, [f"fluxopt: the service needs the 'service' extra ({exc.name} is missing): "
+                             "pip install 'fluxopt-logement[service]'"])
+    settings = Settings(workers=workers, file_attente=file_attente, max_taille=max_taille, jeton=jeton or None,
+                        duree_vie=duree_vie, max_segments=max_segments, max_segments_synchrone=max_segments_synchrone)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 main.add_command(batch)

@@ -192,33 +192,12 @@ class Result:
         """The result tables by file stem: parts, segments, cil, bailleurs."""
         return {"parts": self.shares, "segments": self.segments, "cil": self.cil, "bailleurs": self.bailleurs}
 
-    def to_document(self) -> dict[str, Any]:
-        """The whole result as one JSON-ready document (what ``fluxopt solve --json`` prints):
-        ``schema_version``, ``status``, ``has_solution``, ``objectifs``, the four tables as arrays
-        of records (keys as the CSV files; a missing value is null), ``warnings`` and ``summary``."""
-        summary = self.summary.to_dict()
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "status": self.status.value,
-            "has_solution": self.has_solution,
-            "objectifs": dict(self.objectives),
-            "tables": {name: records(frame) for name, frame in self.tables.items()},
-            "warnings": summary["warnings"],
-            "summary": summary,
-        }
-
     @functools.cached_property
     def model(self) -> "pyo.ConcreteModel":
         """The Pyomo model of the LP with the stages' fixing rows and the final values (built on first use)."""
         from fluxopt.model import build_model
 
         return build_model(self.lp, self.solution.fixed, self.solution.values)
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A table as JSON records: plain Python values, NaN as None."""
-    out = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in out]
 
 
 def make_result(built: Build, solution: Solution, options: Options, langue: str | None = None) -> Result:

@@ -46,10 +46,20 @@ def settled(base: Baseline, values: Values, tolerance: float) -> Values:
         factor = np.where(values.X != 0, X / values.X, 1.0)
     links = base.links[active[base.links["pair"].to_numpy()]]
     rank = np.cumsum(active) - 1  # pair index -> position among the active pairs
-    k = factor[rank[links["pair"].to_numpy()]]
-    x = values.x * k
-    moved = np.bincount(links["seg"].to_numpy(), weights=x - values.x, minlength=len(values.own))
-    return Values(x=x, q=values.q * k, X=X, own=values.own - moved, o=values.o)
+    pair_of, seg_of = rank[links["pair"].to_numpy()], links["seg"].to_numpy()
+
+    def apply(factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = values.x * factor[pair_of]
+        return x, values.own - np.bincount(seg_of, weights=x - values.x, minlength=len(values.own))
+
+    x, own = apply(factor)
+    # A share rounded up must not take more than a full segment holds: those pairs keep their values.
+    full = np.flatnonzero(own < 0)
+    if len(full):
+        grown = np.unique(pair_of[np.isin(seg_of, full) & (factor[pair_of] > 1)])
+        factor[grown], X[grown] = 1.0, values.X[grown]
+        x, own = apply(factor)
+    return Values(x=x, q=values.q * factor[pair_of], X=X, own=own, o=values.o)
 
 
 #: Solver noise: a value within this multiple of the stage tolerance (relative, at least 1 dwelling)

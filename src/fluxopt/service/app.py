@@ -1,0 +1,374 @@
+"""The HTTP service (issue 14): the JSON API under ``/api/v1``, the page at ``/``, the health check.
+
+Requests carry an instance as the JSON document of SPEC §2 (``Content-Type: application/json``) or as
+a multipart upload (field ``fichier``: an .xlsx workbook or a .zip of the CSV folder). Options go in
+the query string for JSON (``?politique=elan-2020&temps_max=30&surcharges={"cil.strict":true}``) and
+as form fields for multipart. Every validation and solve runs in a worker process (:mod:`.jobs`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import math
+import tempfile
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+from fluxopt._version import __version__
+from fluxopt.service import documents
+from fluxopt.jsondoc import INSTANCE_SCHEMA_VERSION, RESULT_SCHEMA_VERSION
+from fluxopt.service.jobs import ANNULE, ECHEC, EN_COURS, TERMINE, Job, JobManager, Overloaded
+from fluxopt.service.policies import policies
+from fluxopt.service.settings import Settings
+from fluxopt.service.worker import Task
+
+PACKAGE = resources.files("fluxopt.service")
+LANGUES = ("fr", "en")
+#: Seconds a client is asked to wait when the queue is full.
+RETRY_AFTER = 5
+
+
+class TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse a request body larger than ``limit`` bytes with 413, announced or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        received, started = 0, False
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except TooLarge:
+            if not started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        mo = self.limit / 1024 ** 2
+        await _error(413, f"la requête dépasse la taille permise par le serveur ({mo:.0f} Mo)")(scope, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"erreur": message, **extra}, status_code=status,
+                        headers={"Retry-After": str(RETRY_AFTER)} if status == 503 else None)
+
+
+def _schema_dir() -> Path:
+    """schemas/ of the installed package, else of the source tree."""
+    packaged = Path(str(resources.files("fluxopt"))) / "schemas"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[3] / "schemas"
+
+
+def _option_float(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HTTPException(422, f"l'option '{name}' doit être un nombre de secondes, pas {str(value)[:40]!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise HTTPException(422, f"l'option '{name}' doit être un nombre de secondes positif")
+    return number
+
+
+def _surcharges(text: Any) -> dict[str, Any]:
+    if text in (None, ""):
+        return {}
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        raise HTTPException(422, "l'option 'surcharges' doit être un objet JSON, par exemple "
+                                 '{"plafonds.prefet": 0.25}') from None
+    if not isinstance(value, dict):
+        raise HTTPException(422, "l'option 'surcharges' doit être un objet JSON de clés de politique et de valeurs")
+    return value
+
+
+def _openapi_instance(result: bool) -> dict[str, Any]:
+    """The OpenAPI description of a request carrying an instance (read by hand from the raw request)."""
+    folder = _schema_dir()
+    instance = json.loads((folder / f"instance-{INSTANCE_SCHEMA_VERSION.split('.')[0]}.json").read_text(encoding="utf-8"))
+    options = {
+        "politique": {"type": "string", "description": "a policy name (GET /api/v1/politiques)"},
+        "surcharges": {"type": "string", "description": 'JSON object of dotted policy keys, e.g. {"plafonds.prefet": 0.25}'},
+        "temps_max": {"type": "number", "description": "solver time limit in seconds"},
+        "langue": {"type": "string", "enum": list(LANGUES)},
+    }
+    extra: dict[str, Any] = {
+        "parameters": [{"name": k, "in": "query", "required": False, "schema": v,
+                        "description": "for a JSON body (multipart: a form field)"} for k, v in options.items()],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {k: v for k, v in instance.items() if not k.startswith("$")}},
+            "multipart/form-data": {"schema": {"type": "object", "required": ["fichier"], "properties": {
+                "fichier": {"type": "string", "format": "binary",
+                            "description": "an .xlsx workbook, a .zip of the CSV folder or a .json document"},
+                **options}}}}},
+    }
+    if result:
+        extra["responses"] = {"200": {"description": "the result document (schemas/resultat-1.json) under `resultat`"},
+                              "422": {"description": "invalid input: `problemes`"},
+                              "503": {"description": "queue full; see Retry-After"}}
+    return extra
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI application with its own job manager (started and stopped with the app)."""
+    settings = settings or Settings.from_env()
+    manager = JobManager(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await manager.start()
+        yield
+        await manager.stop()
+
+    app = FastAPI(title="fluxopt", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Conversion des droits de réservation en stock en flux annuels (loi ELAN, "
+                              "décret 2020-145) : API JSON et page web.")
+    app.state.manager = manager
+    app.state.settings = settings
+    templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    def authorised(request: Request) -> None:
+        if settings.jeton is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {settings.jeton}".encode()):
+            raise HTTPException(401, "jeton d'accès manquant ou incorrect (en-tête Authorization: Bearer …)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorised)])
+
+    async def read_request(request: Request) -> tuple[Path, str, str, dict[str, Any]]:
+        """Save the uploaded instance to a temporary file; return it, its form, its name and the options."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        tmp = Path(tempfile.mkstemp(prefix="envoi-", dir=manager.root)[1])
+        try:
+            if kind == "multipart/form-data":
+                form = await request.form(max_files=1, max_fields=20)
+                upload = form.get("fichier")
+                if not isinstance(upload, UploadFile):
+                    raise HTTPException(422, "le champ 'fichier' (un classeur .xlsx ou un .zip du dossier) manque")
+                name = Path(upload.filename or "instance").name
+                suffix = Path(name).suffix.lower()
+                if suffix not in (".xlsx", ".zip", ".json"):
+                    raise HTTPException(422, f"le fichier '{name[:80]}' n'est ni un classeur .xlsx, ni un .zip de "
+                                             "fichiers CSV, ni un document .json")
+                with tmp.open("wb") as fh:
+                    await _copy(upload, fh.write)
+                options: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+                return tmp, suffix[1:], name, options
+            if kind in ("application/json", ""):
+                with tmp.open("wb") as fh:
+                    async for chunk in request.stream():
+                        fh.write(chunk)
+                return tmp, "json", "instance (JSON)", dict(request.query_params)
+            raise HTTPException(415, "envoyez un document JSON (application/json) ou un fichier "
+                                     "(multipart/form-data, champ 'fichier')")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def make_task(kind: str, forme: str, name: str, options: dict[str, Any], synchrone: bool) -> Task:
+        langue = options.get("langue") or "fr"
+        if langue not in LANGUES:
+            raise HTTPException(422, f"l'option 'langue' vaut fr ou en, pas {str(langue)[:20]!r}")
+        temps = _option_float(options["temps_max"], "temps_max") if options.get("temps_max") else settings.temps_defaut
+        if temps > settings.temps_max:
+            raise HTTPException(422, f"l'option 'temps_max' dépasse le maximum du serveur ({settings.temps_max:g} s)")
+        return Task(kind=kind, forme=forme, nom=name, politique=options.get("politique") or None,
+                    surcharges=_surcharges(options.get("surcharges")), temps_max=temps, ecrire=not synchrone,
+                    max_segments=settings.max_segments, max_droits=settings.max_droits,
+                    max_segments_synchrone=settings.max_segments_synchrone if synchrone and kind == "resoudre" else None,
+                    langue=langue)
+
+    async def submit(request: Request, kind: str, synchrone: bool) -> Job:
+        path, forme, name, options = await read_request(request)
+        try:
+            return manager.submit(make_task(kind, forme, name, options, synchrone), path)
+        except Overloaded:
+            raise HTTPException(503, "le serveur est occupé : toutes les places de la file d'attente sont prises ; "
+                                     "réessayez dans quelques secondes", headers={"Retry-After": str(RETRY_AFTER)}) from None
+        finally:
+            path.unlink(missing_ok=True)
+
+    def with_result(view: dict[str, Any], result: bytes | None, status: int = 200) -> Response:
+        """``view`` as JSON, with the worker's result document spliced in as ``resultat`` (never re-parsed)."""
+        text = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
+        if result is not None:
+            text = text[:-1] + b',"resultat":' + result + b"}"
+        return Response(text, status_code=status, media_type="application/json")
+
+    async def answer(job: Job, ok: str) -> Response:
+        """Wait for a synchronous job, answer with its outcome (422 invalid input, 500 failure), remove it."""
+        try:
+            await job.done.wait()
+            sortie = job.sortie or {"etat": "echec", "message": "le travail a été annulé"}
+            status = 200 if sortie["etat"] == ok else 422 if sortie["etat"] == "invalide" else 500
+            result = await asyncio.to_thread(job.result_bytes)
+            return with_result({k: v for k, v in sortie.items() if k != "trace"}, result, status)
+        finally:
+            if job.etat != EN_COURS:
+                manager.remove(job)
+
+    @api.post("/valider", summary="Valider une instance", tags=["instances"], openapi_extra=_openapi_instance(False))
+    async def valider(request: Request) -> Response:
+        """Every problem of the instance (code, file, row, column, message; 422 when there are errors), or its summary."""
+        return await answer(await submit(request, "valider", True), "valide")
+
+    @api.post("/resoudre", summary="Résoudre une instance (synchrone)", tags=["instances"],
+              openapi_extra=_openapi_instance(True))
+    async def resoudre(request: Request) -> Response:
+        """The result document (schemas/resultat-1.json) for an instance up to the server's synchronous size."""
+        return await answer(await submit(request, "resoudre", True), "termine")
+
+    def job_view(job: Job) -> dict[str, Any]:
+        view: dict[str, Any] = {"id": job.id, "etat": job.etat, "etape": job.etape, "cree": job.cree, "fin": job.fin}
+        base = f"/api/v1/travaux/{job.id}"
+        if job.sortie is not None:
+            view.update({k: v for k, v in job.sortie.items() if k in ("problemes", "message")})
+        view["documents"] = {name: f"{base}/{name}" for name in documents.NAMES} if job.etat == TERMINE else {}
+        return view
+
+    def find(job_id: str) -> Job:
+        job = manager.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, "ce travail n'existe pas (ou plus : les travaux sont effacés après "
+                                     f"{settings.duree_vie / 60:.0f} minutes)")
+        return job
+
+    @api.post("/travaux", status_code=202, summary="Soumettre un travail", tags=["travaux"],
+              openapi_extra=_openapi_instance(False))
+    async def travaux(request: Request) -> JSONResponse:
+        """Queue a solve of an instance of any size; answers 202 with the job's id and address."""
+        job = await submit(request, "resoudre", False)
+        return JSONResponse({"id": job.id, "etat": job.etat, "adresse": f"/api/v1/travaux/{job.id}"},
+                            status_code=202, headers={"Location": f"/api/v1/travaux/{job.id}"})
+
+    @api.get("/travaux/{job_id}", summary="État d'un travail", tags=["travaux"])
+    async def travail(job_id: str) -> Response:
+        """en_attente, en_cours (with its stage), termine (with the result) or echec (with the problems)."""
+        job = find(job_id)
+        return with_result(job_view(job), await asyncio.to_thread(job.result_bytes))
+
+    @api.delete("/travaux/{job_id}", summary="Annuler ou supprimer un travail", tags=["travaux"])
+    async def supprimer(job_id: str) -> JSONResponse:
+        return JSONResponse({"id": job_id, "etat": manager.remove(find(job_id))})
+
+    @api.get("/travaux/{job_id}/{document}", summary="Télécharger un document du travail", tags=["travaux"])
+    async def document(job_id: str, document: str) -> Response:
+        """resultats.xlsx, rapport.pdf or annexes.zip of a finished job."""
+        job = find(job_id)
+        if document not in documents.NAMES:
+            raise HTTPException(404, f"document inconnu ; les documents sont {', '.join(documents.NAMES)}")
+        if job.etat != TERMINE:
+            raise HTTPException(409 if job.etat not in (ECHEC, ANNULE) else 404,
+                                "le travail n'est pas terminé" if job.etat not in (ECHEC, ANNULE)
+                                else "le travail a échoué : il n'a pas de documents")
+        path = await documents.produce(document, job.results, job.folder)
+        if path is None:
+            raise HTTPException(404, documents.MISSING[document])
+        return FileResponse(path, media_type=documents.MEDIA[document], filename=document)
+
+    @api.get("/politiques", summary="Politiques disponibles", tags=["référentiel"])
+    async def politiques() -> JSONResponse:
+        """Each policy's name, values and the legal source each value cites."""
+        return JSONResponse(policies())
+
+    @api.get("/modele.xlsx", summary="Classeur modèle à remplir", tags=["référentiel"])
+    async def modele() -> Response:
+        path = await documents.template()
+        if path is None:
+            raise HTTPException(404, documents.MISSING["modele.xlsx"])
+        return FileResponse(path, media_type=documents.MEDIA["resultats.xlsx"], filename="modele.xlsx")
+
+    @api.get("/schemas/{name}", summary="Schémas JSON publiés", tags=["référentiel"])
+    async def schema(name: str) -> Response:
+        """``instance`` or ``resultat``: the JSON Schema of the current version."""
+        files = {"instance": f"instance-{INSTANCE_SCHEMA_VERSION.split('.')[0]}.json",
+                 "resultat": f"resultat-{RESULT_SCHEMA_VERSION.split('.')[0]}.json"}
+        if name not in files:
+            raise HTTPException(404, "schéma inconnu : instance ou resultat")
+        return FileResponse(_schema_dir() / files[name], media_type="application/schema+json")
+
+    app.include_router(api)
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """The interactive documentation, served from the swagger-ui-bundle package (no CDN)."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="fluxopt — API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
+
+    @app.get("/sante", summary="État du service", tags=["service"])
+    async def sante() -> dict[str, Any]:
+        alive = sum(w.process.is_alive() for w in manager.workers)
+        return {"etat": "ok", "version": __version__, "workers": settings.workers, "workers_vivants": alive,
+                "en_cours": manager.busy,
+                "file_attente": settings.file_attente}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "index.html", {
+            "version": __version__, "jeton_requis": settings.jeton is not None,
+            "max_mo": settings.max_taille / 1024 ** 2})
+
+    app.add_middleware(BodyLimit, limit=settings.max_taille)
+    return app
+
+
+async def _copy(upload: UploadFile, write: Callable[[bytes], Any]) -> None:
+    while chunk := await upload.read(1 << 20):
+        write(chunk)
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,173 @@
+"""What runs in a worker process: read an uploaded instance, validate or solve it, write the job's files.
+
+The parent (:mod:`fluxopt.service.jobs`) and the worker only share the job's folder:
+
+- ``entree.json``, ``entree.xlsx`` or ``entree.zip``: the upload, as received;
+- ``etat.json``: the stage reached (``lecture``, ``construction``, ``resolution``, ``explication``,
+  ``ecriture``), rewritten atomically as the work goes on;
+- ``sortie.json``: the outcome (``valide``, ``invalide``, ``termine``, ``echec``) with the problems, the
+  instance's summary or the failure's message;
+- ``resultat.json``: the result document (:func:`~fluxopt.jsondoc.result_document`), served
+  as it is written (the service never parses it again);
+- ``resultats/``: the result folder of :func:`fluxopt.write_result` (``resultats.xlsx``...).
+
+A worker is a long-lived process (:func:`serve_tasks`): it takes one task at a time from its pipe
+and answers on the same pipe when the job's files are written. A worker that dies leaves no
+``sortie.json``: the parent then fails the job and starts another worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from fluxopt.api import solve_built
+from fluxopt.builder import build
+from fluxopt.explanations import explain
+from fluxopt.flux import policy_problems
+from fluxopt.instance import Instance, build_instance
+from fluxopt.policy import available_policies
+from fluxopt.problems import InstanceError, Problem, UsageError
+from fluxopt.readers import RawInstance, read_raw
+from fluxopt.i18n import using
+from fluxopt.jsondoc import instance_summary, problems_list, result_document
+from fluxopt.service.uploads import ServiceProblem, check_workbook, unpack_folder
+from fluxopt.write import write_result
+
+STATE_FILE = "etat.json"
+OUTPUT_FILE = "sortie.json"
+RESULT_FILE = "resultat.json"
+RESULT_FOLDER = "resultats"
+#: Upload file names by form.
+UPLOADS = {"json": "entree.json", "xlsx": "entree.xlsx", "zip": "entree.zip"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker is asked: ``kind`` is ``valider`` or ``resoudre``; ``forme`` the upload's form."""
+
+    kind: str
+    forme: str
+    nom: str
+    politique: str | None = None
+    surcharges: dict[str, Any] = field(default_factory=dict)
+    temps_max: float | None = None
+    ecrire: bool = True
+    max_segments: int = 200_000
+    max_droits: int = 1_000_000
+    #: Segments beyond which the task is refused with a pointer to /travaux (synchronous solves).
+    max_segments_synchrone: int | None = None
+    #: Language of what people read in the result (workbook, explanations' texts).
+    langue: str = "fr"
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as compact JSON atomically (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _source(task: Task, folder: Path) -> Path:
+    upload = folder / UPLOADS[task.forme]
+    if task.forme == "xlsx":
+        check_workbook(upload, task.nom)
+        return upload
+    if task.forme == "zip":
+        return unpack_folder(upload, folder / "instance", task.nom)
+    return upload
+
+
+def _service_problems(raw: RawInstance, task: Task) -> list[Problem]:
+    """What the service refuses on top of the core checks: policy paths, and instances over its size limits."""
+    problems: list[Problem] = []
+    named = raw.meta.get("politique")
+    known = available_policies()
+    for where, name in (("politique", named), ("options", task.politique)):
+        if isinstance(name, str) and name and name not in known:
+            problems.append(ServiceProblem(raw.meta_source if where == "politique" else "options", None, "politique",
+                                           f"le service n'accepte que les politiques nommées ({', '.join(known)}), "
+                                           f"pas {name[:60]!r}", code="politique_non_nommee"))
+    sizes = {name: len(table.rows) for name, table in raw.tables.items()}
+    if sizes.get("patrimoine", 0) > task.max_segments:
+        problems.append(ServiceProblem(raw.tables["patrimoine"].source, None, None,
+                                       f"l'instance a {sizes['patrimoine']} segments ; le service en accepte "
+                                       f"{task.max_segments} au plus", code="instance_trop_grande"))
+    if sizes.get("stock", 0) > task.max_droits:
+        problems.append(ServiceProblem(raw.tables["stock"].source, None, None,
+                                       f"l'instance a {sizes['stock']} droits ; le service en accepte {task.max_droits} "
+                                       "au plus", code="instance_trop_grande"))
+    limit = task.max_segments_synchrone
+    if limit is not None and sizes.get("patrimoine", 0) > limit:
+        problems.append(ServiceProblem(raw.tables["patrimoine"].source, None, None,
+                                       f"l'instance a {sizes['patrimoine']} segments : au-delà de {limit}, soumettez-la "
+                                       "en travail asynchrone (POST /api/v1/travaux)", code="trop_grande_pour_synchrone"))
+    return problems
+
+
+def _load(task: Task, folder: Path) -> Instance:
+    start = time.perf_counter()
+    raw = read_raw(_source(task, folder))
+    refused = _service_problems(raw, task)
+    if refused:
+        raise InstanceError([*refused, *raw.problems])
+    return dataclasses.replace(build_instance(raw), load_seconds=time.perf_counter() - start)
+
+
+def _step(folder: Path, etape: str) -> None:
+    write_json(folder / STATE_FILE, {"etape": etape})
+
+
+def run(task: Task, folder_name: str) -> None:
+    """The body of a worker process: do ``task`` on the job folder ``folder_name`` and write ``sortie.json``."""
+    folder = Path(folder_name)
+    try:
+        _step(folder, "lecture")
+        instance = _load(task, folder)
+        if task.kind == "valider":
+            policy = instance.policy.with_overrides(task.surcharges, "surcharges") if task.surcharges else instance.policy
+            errors = policy_problems(instance, policy)
+            out: dict[str, Any] = {"etat": "invalide" if errors else "valide",
+                                   "problemes": problems_list([*instance.warnings, *errors])}
+            if not errors:
+                out["resume"] = instance_summary(instance)
+            write_json(folder / OUTPUT_FILE, out)
+            return
+        _step(folder, "construction")
+        built = build(instance, policy=task.politique, overrides=task.surcharges or None)
+        _step(folder, "resolution")
+        result = solve_built(built, time_limit=task.temps_max, keep_duals=True, langue=task.langue)
+        _step(folder, "explication")
+        with using(result.langue):
+            explanation = explain(result)
+            if task.ecrire:
+                _step(folder, "ecriture")
+                write_result(result, folder / RESULT_FOLDER, explanation=explanation)
+            write_json(folder / RESULT_FILE, result_document(result, explanation))
+        write_json(folder / OUTPUT_FILE, {"etat": "termine"})
+    except InstanceError as exc:
+        write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(exc.problems)})
+    except UsageError as exc:
+        write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(
+            [ServiceProblem("options", None, None, str(exc), code="option_invalide")])})
+    except Exception as exc:  # a bug or a solver failure: the job fails with what happened
+        write_json(folder / OUTPUT_FILE, {"etat": "echec", "message": f"{type(exc).__name__}: {exc}",
+                                          "trace": traceback.format_exc(limit=5)})
+
+
+def serve_tasks(connection: Connection) -> None:
+    """A worker process's loop: receive (task, folder), run it, answer with the folder; stop at end of pipe."""
+    while True:
+        try:
+            task, folder = connection.recv()
+        except (EOFError, OSError):
+            return
+        run(task, folder)
+        connection.send(folder)

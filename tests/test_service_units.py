@@ -1,0 +1,79 @@
+"""The service's pure parts, without a server: sizes, policy sources, archive unpacking, the app object."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fluxopt.problems import InstanceError
+from fluxopt.service.policies import comment_sources
+from fluxopt.service.settings import parse_size
+from fluxopt.service.uploads import unpack_folder
+
+
+@pytest.mark.parametrize("text, size", [("20MB", 20 * 1024 ** 2), ("512kB", 512 * 1024), ("1000", 1000),
+                                        ("1.5 Go", int(1.5 * 1024 ** 3)), ("2m", 2 * 1024 ** 2)])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "vingt", "20 TB", "-1MB"])
+def test_parse_size_refuses(text):
+    with pytest.raises(ValueError):
+        parse_size(text)
+
+
+def test_comment_sources_take_the_comment_above_a_key_or_the_one_opening_its_section():
+    text = "# file header\n\n[plafonds]\n# CCH R441-5\nprefet = 0.3\n\n# agents: idem\nprefet_agents = 0.05\n" \
+           "\n[cil]\n# L441-1 targets\n\npart_q1_hors_qpv = 0.25\nstrict = false\n"
+    assert comment_sources(text) == {"plafonds.prefet": "CCH R441-5", "plafonds.prefet_agents": "agents: idem",
+                                     "cil.part_q1_hors_qpv": "L441-1 targets", "cil.strict": "L441-1 targets"}
+
+
+def _zip(tmp: Path, members: dict[str, bytes]) -> Path:
+    path = tmp / "envoi.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), min_size=1,
+                        max_size=30).map(lambda n: n + ".csv"), min_size=1, max_size=5, unique=True))
+def test_no_member_name_reaches_outside_the_job_folder(tmp_path_factory, names):
+    """Whatever the members are called ('../../x.csv', '/etc/x.csv', 'a\\\\b.csv'), only files directly in
+    the target folder are written."""
+    tmp = tmp_path_factory.mktemp("zip")
+    target = tmp / "job" / "instance"
+    try:
+        unpack_folder(_zip(tmp, {n: b"a,b\n" for n in names}), target, "envoi.zip")
+    except InstanceError:
+        pass  # two members with the same base name, or none usable
+    written = {p for p in tmp.rglob("*") if p.is_file()} - {tmp / "envoi.zip"}
+    assert all(p.parent == target for p in written)
+
+
+def test_unpack_folder_takes_the_files_of_one_folder_and_ignores_the_rest(tmp_path):
+    path = _zip(tmp_path, {"exemple/instance.toml": b"x", "exemple/patrimoine.csv": b"y", "__MACOSX/._a.csv": b"",
+                           "exemple/notes.txt": b"z", "../../evil.csv": b"w"})
+    folder = unpack_folder(path, tmp_path / "out", "envoi.zip")
+    assert sorted(p.name for p in folder.iterdir()) == ["evil.csv", "instance.toml", "patrimoine.csv"]
+
+
+def test_unpack_folder_refuses_two_files_of_the_same_name(tmp_path):
+    with pytest.raises(InstanceError, match="deux fichiers patrimoine.csv"):
+        unpack_folder(_zip(tmp_path, {"a/patrimoine.csv": b"", "b/patrimoine.csv": b""}), tmp_path / "o", "x.zip")
+
+
+def test_the_asgi_app_is_importable_and_lists_the_api(monkeypatch):
+    monkeypatch.setenv("FLUXOPT_WORKERS", "1")
+    import fluxopt.service
+
+    app = fluxopt.service.app
+    assert app.state.settings.workers == 1
+    assert {"/api/v1/resoudre", "/api/v1/travaux/{job_id}", "/sante"} <= set(app.openapi()["paths"])
