@@ -1,0 +1,58 @@
+"""The report's charts, drawn with matplotlib (Agg backend) and kept as SVG text, so that the
+HTML embeds them and stands alone. Each :class:`Chart` keeps its title and the data it draws."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+
+#: Fixed so that the same result gives the same bytes (SVG ids and metadata).
+matplotlib.rcParams.update({"svg.hashsalt": "fluxopt", "svg.fonttype": "none", "font.size": 8,
+                            "font.family": "DejaVu Sans"})
+BEFORE, AFTER = "#9aa5b1", "#1f5f8b"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A drawn chart: its title, its series (label -> values per category) and the SVG."""
+
+    title: str
+    categories: list[str]
+    series: dict[str, list[float]]
+    svg: str
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def paired_bars(title: str, categories: list[str], series: dict[str, list[float]], unit: str) -> Chart:
+    """Horizontal bars, two per category (before, after), one colour per series."""
+    height = 0.9 + 0.28 * len(categories)
+    fig = Figure(figsize=(6.3, height))
+    ax = fig.add_subplot()
+    ys = list(range(len(categories)))
+    width = 0.4
+    for k, ((label, values), colour) in enumerate(zip(series.items(), (BEFORE, AFTER))):
+        ax.barh([y + (k - 0.5) * width for y in ys], values, height=width, label=label, color=colour)
+    ax.set_yticks(ys, categories)
+    ax.invert_yaxis()
+    ax.set_xlabel(unit)
+    ax.set_title(title, loc="left", fontsize=9, fontweight="bold")
+    ax.legend(loc="lower right", frameon=False, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.5)
+    ax.set_axisbelow(True)
+    return Chart(title, categories, series, _svg(fig))
