@@ -40,6 +40,8 @@ _EXPORTS = {
     "write_result": "fluxopt.write",
     "write_workbook": "fluxopt.workbook",
     "solve_many": "fluxopt.batch",
+    "write_report": "fluxopt.documents.report",
+    "write_annexes": "fluxopt.documents.annexes",
 }
 
 __all__ = [
@@ -64,12 +66,16 @@ __all__ = [
     "write_result",
     "write_workbook",
     "solve_many",
+    "write_report",
+    "write_annexes",
 ]
 
 if TYPE_CHECKING:
     from fluxopt.api import solve
     from fluxopt.batch import solve_many
     from fluxopt.builder import Build, build
+    from fluxopt.documents.annexes import write_annexes
+    from fluxopt.documents.report import write_report
     from fluxopt.explanations import Explanation, explain
     from fluxopt.instance import Instance, load_instance
     from fluxopt.policy import Policy, load_policy

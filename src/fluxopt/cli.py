@@ -1,5 +1,6 @@
 """The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``,
-``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
+``batch`` and ``compare`` (in :mod:`fluxopt.cli_batch`), ``rapport`` and ``annexes`` (in
+:mod:`fluxopt.cli_documents`).
 
 Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothing written),
 3 infeasible (strict CIL targets; ``summary.json`` and ``explication.md`` are written),
@@ -20,6 +21,7 @@ import click
 
 from fluxopt._version import __version__
 from fluxopt.cli_batch import batch, compare
+from fluxopt.cli_documents import annexes, rapport
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem, UsageError
 from fluxopt.territoires import DEPARTEMENTS
@@ -382,3 +384,5 @@ def generate_command(departements: int, seed: int, out: Path, scale: float) -> N
 
 main.add_command(batch)
 main.add_command(compare)
+main.add_command(rapport)
+main.add_command(annexes)
