@@ -34,14 +34,17 @@ class Chart:
 
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     return buf.getvalue()
 
 
 def paired_bars(title: str, categories: list[str], series: dict[str, list[float]], unit: str) -> Chart:
     """Horizontal bars, two per category (before, after), one colour per series."""
-    height = 0.9 + 0.28 * len(categories)
-    fig = Figure(figsize=(6.3, height))
+    # Margins in inches from the labels' length, not measured by a second drawing (bbox "tight").
+    width_in, height_in = 7.0, 0.95 + 0.19 * len(categories)
+    label_in = min(2.8, 0.2 + 0.062 * max((len(c) for c in categories), default=1))
+    fig = Figure(figsize=(width_in, height_in))
+    fig.subplots_adjust(left=label_in / width_in, right=0.98, top=1 - 0.35 / height_in, bottom=0.45 / height_in)
     ax = fig.add_subplot()
     ys = list(range(len(categories)))
     width = 0.4
@@ -50,7 +53,7 @@ def paired_bars(title: str, categories: list[str], series: dict[str, list[float]
     ax.set_yticks(ys, categories)
     ax.invert_yaxis()
     ax.set_xlabel(unit)
-    ax.set_title(title, loc="left", fontsize=9, fontweight="bold")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=9, fontweight="bold")
     ax.legend(loc="lower right", frameon=False, fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", color="#dddddd", linewidth=0.5)

@@ -197,7 +197,7 @@ def report_context(d: Dossier) -> dict[str, Any]:
                      "logements": float(v["logements"]), "q1": float(v["q1"]),
                      "part": 100 * float(v["q1"]) / total_q1 if total_q1 else 0.0}
                     for t, v in by.sort_values("q1", ascending=False).iterrows()]
-        cil.append({**c.to_dict(), "libelle": OBJECTIVE_LABELS.get(c["objectif"], c["objectif"]),
+        cil.append({**c.to_dict(), "nom": place(c["epci"]), "libelle": OBJECTIVE_LABELS.get(c["objectif"], c["objectif"]),
                     "atteint_ok": float(c["deficit"]) <= 1e-6, "porteurs": porteurs})
     values = s["politique"]["valeurs"]
     stage_values = s["objectifs"]

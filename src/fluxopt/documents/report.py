@@ -45,7 +45,7 @@ def charts(context: dict[str, Any]) -> dict[str, Chart]:
     if context["cil"]:
         out["cil"] = paired_bars(
             "Objectifs des CIL : attributions requises et atteintes",
-            [f"{c['epci']} {OBJECTIVE_LABELS.get(c['objectif'], c['objectif'])}" for c in context["cil"]],
+            [f"{c['nom']}, {OBJECTIVE_LABELS.get(c['objectif'], c['objectif'])}" for c in context["cil"]],
             {"requises": [float(c["requis"]) for c in context["cil"]],
              "atteintes": [float(c["atteint"]) for c in context["cil"]]}, "attributions par an")
     return out
