@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections import Counter
+from html import unescape
 from markupsafe import escape as html_escape
 from xml.etree import ElementTree
 import shutil
@@ -24,12 +26,15 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fluxopt
 from fluxopt.cli import main
 from fluxopt.documents.dossier import load_dossier
 from fluxopt.documents.report import charts, render_html
-from fluxopt.documents.content import report_context
+from fluxopt.documents.content import fr_number, report_context
+from fluxopt.documents.markup import parse
 from fluxopt.problems import UsageError
 
 from conftest import ROOT
@@ -126,6 +131,23 @@ def test_annex_pdf_and_zip(exemple, tmp_path):
     assert "25,83 % du flux annuel" in text and "31 logements entiers" in text
     names = zipfile.ZipFile(out / "annexes.zip").namelist()
     assert sorted(names) == sorted(["annexes.csv"] + [f"B1/{r}.{e}" for r in ("AL", "BX", "PREF") for e in ("docx", "pdf")])
+
+
+def decimals(text: str) -> Counter:
+    """The decimal numbers a reader sees (thousands separators dropped), counted."""
+    return Counter(re.findall(r"\d+,\d+", re.sub(r"[\u202f\u00a0]", "", text)))
+
+
+def test_pdf_and_html_show_the_same_figures(gironde, tmp_path):
+    """The PDF (Typst, its own template) and the HTML (Jinja2) of the Gironde report show the same
+    decimal figures, as many times each: the two templates have not drifted apart."""
+    dossier = load_dossier(gironde)
+    html = render_html(dossier)
+    body = unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(style|head)>.*?</\1>", " ", html)))
+    pdf = fluxopt.write_report(dossier, tmp_path / "r.pdf")
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    assert decimals(text) == decimals(body)
+    assert sum(decimals(body).values()) > 700  # every share, target, proposal, CIL figure
 
 
 def test_same_from_result_and_folder(exemple):
@@ -274,3 +296,39 @@ def test_pdftoppm_renders_the_first_page(exemple, tmp_path):
     subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
     png = next(tmp_path.glob("p-*.png")).read_bytes()
     assert png.startswith(b"\x89PNG") and len(io.BytesIO(png).getvalue()) > 1000
+
+
+def test_annex_text_golden(exemple):
+    """The annexes' French text for instances/exemple equals the golden files
+    (tests/golden/exemple/annexes; `python tests/golden.py` rewrites them after a deliberate change)."""
+    from golden import GOLDEN, annex_texts
+
+    res, _ = exemple
+    texts = annex_texts(res)
+    assert sorted(texts) == sorted(p.name for p in (GOLDEN / "exemple" / "annexes").iterdir())
+    for name, text in texts.items():
+        assert text == (GOLDEN / "exemple" / "annexes" / name).read_text(encoding="utf-8"), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), st.integers(0, 4))
+def test_french_numbers_read_back(value, digits):
+    """A number written in French reads back as the number rounded to its digits."""
+    text = fr_number(value, digits)
+    assert "." not in text and not re.fullmatch(r"-0(,0*)?", text)  # no "-0,0"
+    assert float(text.replace("\u202f", "").replace(",", ".")) == pytest.approx(round(value, digits), abs=10 ** -digits)
+
+
+cell = st.text(st.characters(blacklist_characters="|\n\r", blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(cell.map(str.strip), min_size=2, max_size=2), min_size=1, max_size=5), st.text(
+    st.characters(whitelist_categories=("L", "N")), min_size=1, max_size=30))
+def test_markup_tables_and_paragraphs_read_back(rows, word):
+    """Table rows written in the annexes' markup parse back to the same cells, and a paragraph
+    after a blank line stays one paragraph."""
+    text = "\n".join("| " + " | ".join(r) + " |" for r in rows) + f"\n\n{word}\n"
+    blocks = parse(text)
+    assert [b.kind for b in blocks] == ["table", "paragraph"]
+    assert blocks[0].rows == rows and blocks[1].text == word

@@ -19,7 +19,7 @@ from pathlib import Path
 from fluxopt.documents.content import AnnexBuilder
 from fluxopt.documents.dossier import Dossier, load_dossier
 from fluxopt.documents.markup import FIXED_ZIP_DATE, parse, to_docx
-from fluxopt.documents.report import environment, html_to_pdf
+from fluxopt.documents.report import environment, typst_pdf
 from fluxopt.problems import UsageError
 from fluxopt.result import Result
 
@@ -61,7 +61,6 @@ def write_annexes(source: Result | Dossier | str | Path, out: str | Path, *, pdf
     written: list[Path] = []
     try:
         index = []
-        html_template = environment().get_template("annexe.html.j2")
         for pair in dossier.parts.to_dict("records"):
             blocks = parse(render_annex(builder, pair))
             rel = Path(safe_name(pair["bailleur"])) / f"{safe_name(pair['reservataire'])}.docx"
@@ -69,8 +68,8 @@ def write_annexes(source: Result | Dossier | str | Path, out: str | Path, *, pdf
             (tmp / rel).write_bytes(to_docx(blocks, title=title, year=dossier.annee))
             files = [rel]
             if pdf:
-                html = html_template.render(blocks=blocks, title=title)
-                (tmp / rel.with_suffix(".pdf")).write_bytes(html_to_pdf(html))
+                pdf_bytes = typst_pdf("annexe.typ.j2", {"blocks": blocks, "title": title}, {})
+                (tmp / rel.with_suffix(".pdf")).write_bytes(pdf_bytes)
                 files.append(rel.with_suffix(".pdf"))
             written += files
             index.append([pair["bailleur"], pair["reservataire"], f"{pair['flux_pct']:.6f}",

@@ -1,15 +1,18 @@
-"""The report of one territory: HTML from a Jinja2 template, PDF from the same HTML by WeasyPrint
-(page numbers from the stylesheet's ``@page`` rules). See benchmarks/RESULTS.md for the engine."""
+"""The report of one territory: HTML from a Jinja2 template (``rapport.html.j2``), PDF by Typst
+from its twin template (``rapport.typ.j2``), both from the same context and charts. Why Typst
+rather than WeasyPrint: benchmarks/RESULTS.md."""
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import matplotlib
 
 from fluxopt.documents.charts import Chart, paired_bars
 from fluxopt.documents.content import OBJECTIVE_LABELS, fr_number, fr_pct, report_context
@@ -19,6 +22,10 @@ from fluxopt.result import Result
 
 TEMPLATES = Path(__file__).with_name("templates")
 FORMATS = (".html", ".pdf")
+#: matplotlib's DejaVu fonts: the charts' and the PDFs' only fonts.
+FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+#: Characters Typst reads as markup somewhere in a line.
+TYPST_SPECIAL = re.compile(r"([\\#\[\]*_`$<>@~\"/=+\-])")
 
 
 @functools.cache
@@ -30,6 +37,7 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = fr_number
     env.filters["pct"] = fr_pct
     env.filters["pct_frac"] = lambda v, digits=0: fr_pct(100 * float(v), digits)
+    env.filters["t"] = typst_text
     return env
 
 
@@ -59,13 +67,34 @@ def render_html(dossier: Dossier) -> str:
     return env.get_template("rapport.html.j2").render(**context, charts=charts(context), css=css)
 
 
-def html_to_pdf(html: str) -> bytes:
-    """A PDF of an HTML page of ours, by WeasyPrint (no network: everything is inside the page)."""
-    import weasyprint
+def typst_text(value: object) -> str:
+    """Text as Typst markup: every character Typst reads as markup is escaped."""
+    return TYPST_SPECIAL.sub(r"\\\1", str(value))
 
-    fetcher = weasyprint.urls.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(metadata={}, pdf_identifier=b"fluxopt",
-                                                                          uncompressed_pdf=False)
+
+def typst_pdf(template: str, context: dict[str, Any], files: dict[str, str]) -> bytes:
+    """Compile a Typst template of ours to PDF in a temporary folder holding ``files`` (name ->
+    text, e.g. the charts' SVG). Only matplotlib's DejaVu fonts are used, never the system's, so
+    that the same input gives the same bytes on every machine."""
+    import typst
+
+    source = environment().get_template(template).render(**context)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, text in files.items():
+            (root / name).write_text(text, encoding="utf-8")
+        (root / "main.typ").write_text(source, encoding="utf-8")
+        return bytes(typst.compile(str(root / "main.typ"), root=str(root), font_paths=[str(FONTS)],
+                                   ignore_system_fonts=True))
+
+
+def render_pdf(dossier: Dossier) -> bytes:
+    """The report as PDF, by Typst, from the same context and charts as the HTML."""
+    context = report_context(dossier)
+    drawn = charts(context)
+    names = {key: f"graphique-{i}.svg" for i, key in enumerate(drawn, start=1)}
+    return typst_pdf("rapport.typ.j2", {**context, "charts": drawn, "chart_files": names},
+                     {names[key]: chart.svg for key, chart in drawn.items()})
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -90,6 +119,8 @@ def write_report(source: Result | Dossier | str | Path, out: str | Path, *, inst
     if out.suffix.lower() not in FORMATS:
         raise UsageError(f"the report is written as .html or .pdf, not '{out.suffix or out.name}'")
     dossier = source if isinstance(source, Dossier) else load_dossier(source, instance=instance)
-    html = render_html(dossier)
-    write_bytes(out, html_to_pdf(html) if out.suffix.lower() == ".pdf" else html.encode("utf-8"))
+    if out.suffix.lower() == ".pdf":
+        write_bytes(out, render_pdf(dossier))
+    else:
+        write_bytes(out, render_html(dossier).encode("utf-8"))
     return out
