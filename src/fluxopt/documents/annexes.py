@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fluxopt.documents.content import AnnexBuilder
 from fluxopt.documents.dossier import Dossier, load_dossier
-from fluxopt.documents.markup import FIXED_ZIP_DATE, parse, to_docx
+from fluxopt.documents.markup import FIXED_ZIP_DATE, DocxWriter, parse
 from fluxopt.documents.report import environment, typst_pdf
 from fluxopt.problems import UsageError
 from fluxopt.result import Result
@@ -61,11 +61,12 @@ def write_annexes(source: Result | Dossier | str | Path, out: str | Path, *, pdf
     written: list[Path] = []
     try:
         index = []
+        docx_writer = DocxWriter(title=title, year=dossier.annee)
         for pair in dossier.parts.to_dict("records"):
             blocks = parse(render_annex(builder, pair))
             rel = Path(safe_name(pair["bailleur"])) / f"{safe_name(pair['reservataire'])}.docx"
             (tmp / rel.parent).mkdir(exist_ok=True)
-            (tmp / rel).write_bytes(to_docx(blocks, title=title, year=dossier.annee))
+            (tmp / rel).write_bytes(docx_writer.render(blocks))
             files = [rel]
             if pdf:
                 pdf_bytes = typst_pdf("annexe.typ.j2", {"blocks": blocks, "title": title}, {})

@@ -252,16 +252,27 @@ class AnnexBuilder:
         inst = d.instance
         self.exclusions = exclusions(d)
         self.flux = inst.patrimoine.set_index(["bailleur", "commune", "qpv"])["flux_base"].to_dict()
-        self.segments = dict(tuple(d.segments.groupby(["bailleur", "titulaire"], sort=False)))
-        self.stock = dict(tuple(inst.stock.groupby(["bailleur", "reservataire"], sort=False)))
-        self.reservataires = inst.reservataires.set_index("reservataire")
+        # Plain records per pair, grouped once: an annex then reads no DataFrame.
+        seg = d.segments
+        self.segments: dict[tuple[str, str], list[tuple]] = {}
+        for row in zip(seg["bailleur"], seg["titulaire"], seg["commune"], seg["epci"], seg["qpv"], seg["logements"],
+                       seg["q1"]):
+            self.segments.setdefault((row[0], row[1]), []).append(row[2:])
+        st = inst.stock
+        self.stock: dict[tuple[str, str], list[tuple]] = {}
+        for row in zip(st["bailleur"], st["reservataire"], st["commune"], st["qpv"], st["logements_reserves"],
+                       st["fin_droits"]):
+            self.stock.setdefault((row[0], row[1]), []).append(row[2:])
+        self.reservataires = {r["reservataire"]: r for r in inst.reservataires.to_dict("records")}
         self.bailleur_types = dict(zip(inst.bailleurs["bailleur"], inst.bailleurs["type"]))
+        self.bailleur_flux = dict(zip(d.bailleurs["bailleur"], d.bailleurs["flux_base"].astype(float)))
+        self.exclusion_rows = self.exclusions.to_dict("index")
         self.cil_rate = {str(e): float(t) for e, o, t in zip(d.cil["epci"], d.cil["objectif"], d.cil["taux"])
                          if o == "q1_hors_qpv"}
-        self.q1_bounds = {r: self._q1(r) for r in self.reservataires.index}
+        self.q1_bounds = {r: self._q1(r) for r in self.reservataires}
 
     def _q1(self, r: str) -> tuple[float, float]:
-        row = self.reservataires.loc[r]
+        row = self.reservataires[r]
         lo, hi = self.d.policy.comportement(row["type"])
         lo = lo if pd.isna(row["part_q1_min"]) else float(row["part_q1_min"])
         hi = hi if pd.isna(row["part_q1_max"]) else float(row["part_q1_max"])
@@ -270,27 +281,26 @@ class AnnexBuilder:
     def context(self, pair: dict[str, Any]) -> dict[str, Any]:
         """The annex of one row of the parts table."""
         d, b, r = self.d, pair["bailleur"], pair["reservataire"]
-        res = self.reservataires.loc[r]
+        res = self.reservataires[r]
         perimetre = "tout le département" if res["communes"] is None else ", ".join(place(c) for c in res["communes"])
-        segs = self.segments.get((b, r), d.segments.iloc[:0])
+        segs = self.segments.get((b, r), [])
         repartition = [{"commune": place(c), "qpv": "oui" if q else "non", "flux": self.flux.get((b, c, q), 0.0),
-                        "logements": x} for c, q, x in zip(segs["commune"], segs["qpv"], segs["logements"])]
-        rights = self.stock.get((b, r), d.instance.stock.iloc[:0])
-        expired = rights["fin_droits"] < d.annee
-        droits = [{"commune": place(c), "qpv": "oui" if q else "non", "logements": int(n),
+                        "logements": x} for c, _, q, x, _ in segs]
+        droits: list[dict[str, Any]] = []
+        echus: list[dict[str, Any]] = []
+        for c, q, n, f in self.stock.get((b, r), []):
+            row = {"commune": place(c), "qpv": "oui" if q else "non", "logements": int(n),
                    "fin": "" if pd.isna(f) else str(int(f))}
-                  for c, q, n, f in zip(rights["commune"], rights["qpv"], rights["logements_reserves"], rights["fin_droits"])]
-        echus = [x for x, gone in zip(droits, expired) if gone]
-        vivants = [x for x, gone in zip(droits, expired) if not gone]
+            (echus if f < d.annee else droits).append(row)
         lo, hi = self.q1_bounds[r]
         q1 = []
         for e, rate in sorted(self.cil_rate.items()):
-            in_e = segs[(segs["epci"] == e) & ~segs["qpv"]]
-            if len(in_e) == 0:
+            in_e = [(x, y) for _, epci, q, x, y in segs if epci == e and not q]
+            if not in_e:
                 continue
-            x = float(in_e["logements"].sum())
+            x = sum(v for v, _ in in_e)
             q1.append({"epci": place(e), "taux": rate, "logements": x, "min": lo * x, "max": hi * x,
-                       "propose": float(in_e["q1"].sum())})
+                       "propose": sum(0.0 if pd.isna(y) else y for _, y in in_e)})
         s = d.summary
         return {
             "annee": d.annee, "territoire": s["instance"]["territoire"], "p": pair,
@@ -299,10 +309,10 @@ class AnnexBuilder:
             "reservataire": {"id": r, "nom": self.names.get(r, r), "type": TYPE_LABELS.get(res["type"], res["type"]),
                              "kind": res["type"], "perimetre": perimetre,
                              "non_signee": res.get("convention", "signee") == "non_signee"},
-            "flux_bailleur": float(d.bailleurs.set_index("bailleur").at[b, "flux_base"]),
-            "exclusions": self.exclusions.loc[b].to_dict(),
-            "repartition": repartition, "droits": vivants, "echus": echus,
-            "droits_total": sum(x["logements"] for x in vivants),
+            "flux_bailleur": self.bailleur_flux[b],
+            "exclusions": self.exclusion_rows[b],
+            "repartition": repartition, "droits": droits, "echus": echus,
+            "droits_total": sum(x["logements"] for x in droits),
             "methode": METHOD_LABELS.get(pair["methode"], pair["methode"]),
             "part_min": d.policy.part_min_prioritaires, "q1": q1, "q1_bornes": (lo, hi),
             "ajuste": pair["origine_cible"] != "equivalence",

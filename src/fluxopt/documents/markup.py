@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 FIXED_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 #: Paragraph style ids (python-docx's default template) of the blocks.
 PARAGRAPH_STYLES = {"title": "Title", "section": "Heading1", "bullet": "ListBullet"}
+#: The body's section properties (page size, margins), kept when a body is emptied.
+SECTION_TAG = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}sectPr"
 
 
 @dataclass
@@ -72,38 +74,57 @@ def normalize_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+class DocxWriter:
+    """Editable Word documents (styles of python-docx's default template), one after the other
+    from one parsed template: each :meth:`render` empties the body and fills it again."""
+
+    def __init__(self, *, title: str, year: int):
+        import datetime
+
+        from docx import Document
+        from docx.shared import Pt
+
+        self.doc = doc = Document()
+        props = doc.core_properties
+        props.title, props.author, props.language = title, "fluxopt", "fr-FR"
+        props.created = props.modified = datetime.datetime(year, 1, 1)
+        props.last_modified_by, props.revision = "fluxopt", 1
+        normal = doc.styles["Normal"]
+        normal.font.name, normal.font.size = "Calibri", Pt(10)
+        self.small = Pt(8)
+
+    def render(self, blocks: list[Block]) -> bytes:
+        """The document of ``blocks``, as the bytes of a .docx."""
+        doc = self.doc
+        body = doc.element.body
+        for child in list(body):
+            if child.tag != SECTION_TAG:
+                body.remove(child)
+        # Styles are set by their ids in python-docx's default template: looking them up by name
+        # scans the style sheet at every paragraph (most of the time of an annex).
+        for block in blocks:
+            if block.kind == "table":
+                width = max(len(r) for r in block.rows)
+                table = doc.add_table(rows=len(block.rows), cols=width)
+                table._tbl.tblStyle_val = "LightGrid-Accent1"
+                # Each new cell holds one empty paragraph: a run is added to it through the XML
+                # (python-docx's cell.text clears and rebuilds the cell, and row.cells recomputes the grid).
+                for tr, cells in zip(table._tbl.tr_lst, block.rows):
+                    for tc, text in zip(tr.tc_lst, cells):
+                        tc.p_lst[0].add_r().text = text
+                continue
+            paragraph = doc.add_paragraph()
+            style = PARAGRAPH_STYLES.get(block.kind)
+            if style is not None:
+                paragraph._p.style = style
+            run = paragraph.add_run(block.text)
+            if block.kind == "note":
+                run.italic, run.font.size = True, self.small
+        buf = io.BytesIO()
+        doc.save(buf)
+        return normalize_zip(buf.getvalue())
+
+
 def to_docx(blocks: list[Block], *, title: str, year: int) -> bytes:
-    """An editable Word document (styles of python-docx's default template)."""
-    import datetime
-
-    from docx import Document
-    from docx.shared import Pt
-
-    doc = Document()
-    props = doc.core_properties
-    props.title, props.author, props.language = title, "fluxopt", "fr-FR"
-    props.created = props.modified = datetime.datetime(year, 1, 1)
-    props.last_modified_by, props.revision = "fluxopt", 1
-    normal = doc.styles["Normal"]
-    normal.font.name, normal.font.size = "Calibri", Pt(10)
-    # Styles are set by their ids in python-docx's default template: looking them up by name
-    # scans the style sheet at every paragraph (most of the time of an annex).
-    for block in blocks:
-        if block.kind == "table":
-            width = max(len(r) for r in block.rows)
-            table = doc.add_table(rows=len(block.rows), cols=width)
-            table._tbl.tblStyle_val = "LightGrid-Accent1"
-            for row, cells in zip(table.rows, block.rows):
-                for cell, text in zip(row.cells, cells):
-                    cell.text = text
-            continue
-        paragraph = doc.add_paragraph()
-        style = PARAGRAPH_STYLES.get(block.kind)
-        if style is not None:
-            paragraph._p.style = style
-        run = paragraph.add_run(block.text)
-        if block.kind == "note":
-            run.italic, run.font.size = True, Pt(8)
-    buf = io.BytesIO()
-    doc.save(buf)
-    return normalize_zip(buf.getvalue())
+    """One editable Word document."""
+    return DocxWriter(title=title, year=year).render(blocks)
