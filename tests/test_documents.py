@@ -33,7 +33,8 @@ import fluxopt
 from fluxopt.cli import main
 from fluxopt.documents.dossier import load_dossier
 from fluxopt.documents.report import charts, render_html
-from fluxopt.documents.content import fr_number, report_context
+from fluxopt.documents.annexes import render_annex
+from fluxopt.documents.content import AnnexBuilder, fr_number, report_context
 from fluxopt.documents.markup import parse
 from fluxopt.problems import UsageError
 
@@ -186,11 +187,17 @@ def test_every_chart_has_data_and_a_title(gironde):
 
 def test_gironde_report_explains_departures(gironde):
     """Gironde: the préfet's agents are cut at COOP, ESH-C and ESH-D by their 5 % cap; the report
-    names that reason, in French, and shows each bailleur."""
+    names that reason, in French, and shows each bailleur; ESH-C's annex for PREF-AG says it too
+    (target 38,4, proposal 5 % of 679,3 = 34,0: -4,5, i.e. -11,6 %)."""
     html = render_html(load_dossier(gironde))
     assert html.count("le plafond des agents de l&#39;État (5\u00a0% du flux du bailleur) est atteint") == 3
     for name in gironde.bailleurs["nom"]:
         assert str(html_escape(name)) in html
+    builder = AnnexBuilder(load_dossier(gironde))
+    pair = gironde.shares[(gironde.shares["bailleur"] == "ESH-C") & (gironde.shares["reservataire"] == "PREF-AG")]
+    text = render_annex(builder, pair.to_dict("records")[0])
+    assert "cible de 38,4 logements par an" in text and "5,00\u00a0% du flux annuel" in text
+    assert "s'écarte de cette cible de -4,5 logement(s) par an (-11,6 %), car le plafond des agents de l'État" in text
 
 
 def test_missing_instance_and_bad_output(exemple, tmp_path, monkeypatch):

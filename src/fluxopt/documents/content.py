@@ -270,6 +270,7 @@ class AnnexBuilder:
         self.cil_rate = {str(e): float(t) for e, o, t in zip(d.cil["epci"], d.cil["objectif"], d.cil["taux"])
                          if o == "q1_hors_qpv"}
         self.q1_bounds = {r: self._q1(r) for r in self.reservataires}
+        self.reasons = {(x["bailleur"], x["reservataire"]): x["raisons"] for x in departures(d)}
 
     def _q1(self, r: str) -> tuple[float, float]:
         row = self.reservataires[r]
@@ -315,6 +316,6 @@ class AnnexBuilder:
             "droits_total": sum(x["logements"] for x in droits),
             "methode": METHOD_LABELS.get(pair["methode"], pair["methode"]),
             "part_min": d.policy.part_min_prioritaires, "q1": q1, "q1_bornes": (lo, hi),
-            "ajuste": pair["origine_cible"] != "equivalence",
+            "ajuste": pair["origine_cible"] != "equivalence", "raisons": self.reasons.get((b, r), []),
             "s": s,
         }
