@@ -12,6 +12,7 @@ segment is spread like F: 31 × 60/120 = 15,50 (Bordeaux outside QPV), 31 × 20/
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from collections import Counter
@@ -38,7 +39,7 @@ from fluxopt.documents.content import AnnexBuilder, fr_number, report_context
 from fluxopt.documents.markup import parse
 from fluxopt.problems import UsageError
 
-from conftest import ROOT
+from conftest import EPCI, ROOT, write_instance
 
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 EXEMPLE = ROOT / "instances" / "exemple"
@@ -238,6 +239,31 @@ def test_cli(exemple, tmp_path, monkeypatch):
     assert not (tmp_path / "x.pdf").exists()
     bad = runner.invoke(main, ["annexes", str(folder), "--out", str(folder)])
     assert bad.exit_code == 2 and "not an earlier annexes folder" in bad.output
+    unsolved = tmp_path / "infeasible"
+    shutil.copytree(folder, unsolved)
+    summary = json.loads((unsolved / "summary.json").read_text(encoding="utf-8"))
+    summary.update(status="infeasible", has_solution=False)
+    (unsolved / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    bad = runner.invoke(main, ["rapport", str(unsolved), "--out", str(tmp_path / "i.pdf")])
+    assert bad.exit_code == 2 and "has no solution (status infeasible)" in bad.output
+    assert not (tmp_path / "i.pdf").exists()
+
+
+def test_annex_file_names(tmp_path):
+    """Ids with characters unsafe in file names get '_', and two ids that would then collide
+    (or differ only by case) get distinct files: 'R/1' -> R_1.docx, 'R_1' -> R_1-2.docx."""
+    write_instance(
+        tmp_path / "inst",
+        patrimoine=[{"bailleur": "B/1", "commune": "33063", "epci": EPCI, "qpv": "non", "logements": 100,
+                     "liberations": 10}],
+        reservataires=[{"reservataire": "R/1", "type": "autre"}, {"reservataire": "R_1", "type": "autre"}],
+        stock=[{"bailleur": "B/1", "reservataire": "R/1", "commune": "33063", "qpv": "non", "logements_reserves": 20},
+               {"bailleur": "B/1", "reservataire": "R_1", "commune": "33063", "qpv": "non", "logements_reserves": 10}],
+    )
+    paths = fluxopt.write_annexes(fluxopt.solve(tmp_path / "inst"), tmp_path / "a")
+    assert sorted(p.relative_to(tmp_path / "a").as_posix() for p in paths) == ["B_1/R_1-2.docx", "B_1/R_1.docx"]
+    assert (tmp_path / "a" / "annexes.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "B/1,R/1,20.000000,2,B_1/R_1.docx", "B/1,R_1,10.000000,1,B_1/R_1-2.docx"]
 
 
 # Headless Chromium (Debian's chromium and chromium-driver): the report loads with no request

@@ -61,10 +61,16 @@ def write_annexes(source: Result | Dossier | str | Path, out: str | Path, *, pdf
     written: list[Path] = []
     try:
         index = []
+        used: set[str] = set()
         docx_writer = DocxWriter(title=title, year=dossier.annee)
         for pair in dossier.parts.to_dict("records"):
             blocks = parse(render_annex(builder, pair))
             rel = Path(safe_name(pair["bailleur"])) / f"{safe_name(pair['reservataire'])}.docx"
+            n = 1
+            while rel.as_posix().casefold() in used:  # two ids that differ only by unsafe characters or case
+                n += 1
+                rel = rel.with_name(f"{safe_name(pair['reservataire'])}-{n}.docx")
+            used.add(rel.as_posix().casefold())
             (tmp / rel.parent).mkdir(exist_ok=True)
             (tmp / rel).write_bytes(docx_writer.render(blocks))
             files = [rel]
