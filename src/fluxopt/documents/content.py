@@ -84,12 +84,12 @@ def fr_value(value: Any) -> str:
     return str(value)
 
 
-def _holder_names(d: Dossier) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+def _holder_names(d: Dossier) -> tuple[dict[str, str], dict[str, str]]:
+    """Display names of the réservataires and of the bailleurs (their id when they have none)."""
     res = d.instance.reservataires
     names = {r: (n if isinstance(n, str) and n else r) for r, n in zip(res["reservataire"], res["nom"])}
-    types = dict(zip(res["reservataire"], res["type"]))
     bailleurs = {b: (n if isinstance(n, str) and n else b) for b, n in zip(d.bailleurs["bailleur"], d.bailleurs["nom"])}
-    return names, types, bailleurs
+    return names, bailleurs
 
 
 def exclusions(d: Dossier) -> pd.DataFrame:
@@ -102,7 +102,7 @@ def exclusions(d: Dossier) -> pd.DataFrame:
     return out
 
 
-def _reasons(d: Dossier, row: pd.Series, own_empty: set[tuple[str, str]], types: dict[str, str]) -> list[str]:
+def _reasons(d: Dossier, row: pd.Series, own_empty: set[tuple[str, str]]) -> list[str]:
     """Why a pair departs from its target, read from the tables."""
     caps = d.policy.plafonds
     b = d.bailleurs.set_index("bailleur").loc[row["bailleur"]]
@@ -133,7 +133,7 @@ def _reasons(d: Dossier, row: pd.Series, own_empty: set[tuple[str, str]], types:
 
 def departures(d: Dossier) -> list[dict[str, Any]]:
     """The pairs whose proposal differs from the target, with their reasons, largest first."""
-    names, types, bailleurs = _holder_names(d)
+    names, bailleurs = _holder_names(d)
     own = d.segments[d.segments["titulaire"] == "bailleur"]
     own_empty = {(b, c) for b, c, x in zip(own["bailleur"], own["commune"], own["logements"]) if x <= 1e-6}
     rows = d.parts[d.parts["ecart_relatif"].abs() > DEPARTURE_TOL]
@@ -142,7 +142,7 @@ def departures(d: Dossier) -> list[dict[str, Any]]:
         out.append({"bailleur": r["bailleur"], "bailleur_nom": bailleurs.get(r["bailleur"], r["bailleur"]),
                     "reservataire": r["reservataire"], "nom": names.get(r["reservataire"], r["reservataire"]),
                     "cible": r["cible"], "logements": r["logements"], "ecart": r["ecart"],
-                    "ecart_pct": 100 * r["ecart_relatif"], "raisons": _reasons(d, r, own_empty, types)})
+                    "ecart_pct": 100 * r["ecart_relatif"], "raisons": _reasons(d, r, own_empty)})
     return sorted(out, key=lambda x: (-abs(x["ecart"]), x["bailleur"], x["reservataire"]))
 
 
@@ -161,7 +161,7 @@ def main_reasons(deps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def report_context(d: Dossier) -> dict[str, Any]:
     """Everything the report template shows."""
-    names, types, bailleurs = _holder_names(d)
+    names, bailleurs = _holder_names(d)
     s, parts = d.summary, d.parts
     excl = exclusions(d)
     flux = float(d.bailleurs["flux_base"].sum())
@@ -248,7 +248,7 @@ class AnnexBuilder:
 
     def __init__(self, d: Dossier):
         self.d = d
-        self.names, self.types, self.bailleur_names = _holder_names(d)
+        self.names, self.bailleur_names = _holder_names(d)
         inst = d.instance
         self.exclusions = exclusions(d)
         self.flux = inst.patrimoine.set_index(["bailleur", "commune", "qpv"])["flux_base"].to_dict()

@@ -124,7 +124,3 @@ class DocxWriter:
         doc.save(buf)
         return normalize_zip(buf.getvalue())
 
-
-def to_docx(blocks: list[Block], *, title: str, year: int) -> bytes:
-    """One editable Word document."""
-    return DocxWriter(title=title, year=year).render(blocks)
