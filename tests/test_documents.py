@@ -27,7 +27,7 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fluxopt
@@ -170,8 +170,12 @@ def test_same_input_same_bytes(exemple, tmp_path):
 def test_every_chart_has_data_and_a_title(gironde):
     """Gironde: one chart per bailleur (9) and one for the CIL; each has a title drawn in its SVG,
     categories, and two series of the categories' length that are not all zero."""
+    import matplotlib
+
+    before = (matplotlib.get_backend(), dict(matplotlib.rcParams))
     context = report_context(load_dossier(gironde))
     drawn = charts(context)
+    assert (matplotlib.get_backend(), dict(matplotlib.rcParams)) == before  # the caller's matplotlib untouched
     assert len(drawn) == len(gironde.bailleurs) + 1
     for chart in drawn.values():
         assert chart.title and chart.categories
@@ -365,3 +369,45 @@ def test_markup_tables_and_paragraphs_read_back(rows, word):
     blocks = parse(text)
     assert [b.kind for b in blocks] == ["table", "paragraph"]
     assert blocks[0].rows == rows and blocks[1].text == word
+
+
+MARKUP = list("|#*[]_$@<>/\\=+-`~\"'{}%&;\n") + ["//", "/*", "- ", "# ", "| a |", "\u2028", "{{", "{%"]
+names = st.lists(st.one_of(st.sampled_from(MARKUP), st.text(st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn")),
+                                                               max_size=6)), min_size=1, max_size=6).map("".join) \
+    .filter(lambda n: n.strip() and "\x00" not in n)
+
+
+HOSTILE = 'Ville | Sud\n# 1 [x] *y* _z_ $w$ "q" \\ // - + = @a <b> `c` ~ {{ d }} {% e %}'
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
+@settings(max_examples=12, deadline=None)
+@given(bailleur=names, reservataire=names)
+@example(bailleur=HOSTILE, reservataire=HOSTILE)
+def test_any_name_renders(tmp_path_factory, bailleur, reservataire):
+    """Names full of markup characters (Typst, the annexes' markup, HTML, Jinja2), line breaks
+    included: the annex keeps its structure (every table row as wide as its header, one line per
+    name), the HTML escapes them, and Typst compiles the report and the annex PDFs."""
+    folder = tmp_path_factory.mktemp("noms")
+    write_instance(
+        folder / "inst",
+        patrimoine=[{"bailleur": "B1", "commune": "33063", "epci": EPCI, "qpv": "non", "logements": 100, "liberations": 10}],
+        reservataires=[{"reservataire": "R1", "nom": reservataire, "type": "autre"}],
+        stock=[{"bailleur": "B1", "reservataire": "R1", "commune": "33063", "qpv": "non", "logements_reserves": 20}],
+        bailleurs=[{"bailleur": "B1", "nom": bailleur, "type": "oph"}],
+    )
+    try:
+        res = fluxopt.solve(folder / "inst")
+    except fluxopt.InstanceError:
+        return  # a name the instance reader refuses (its own tests cover that)
+    shown = res.instance.reservataires["nom"].iloc[0]
+    builder = AnnexBuilder(load_dossier(res))
+    blocks = parse(render_annex(builder, res.shares.to_dict("records")[0]))
+    for table in (b for b in blocks if b.kind == "table"):
+        assert len({len(row) for row in table.rows}) == 1
+    one_line = " ".join(re.split(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+", shown)).replace("|", "/").strip()
+    assert any(one_line in b.text for b in blocks if b.kind == "bullet")
+    assert str(html_escape(shown)) in render_html(load_dossier(res)) or "\u2028" in shown or "\n" in shown
+    fluxopt.write_report(res, folder / "r.pdf")
+    fluxopt.write_annexes(res, folder / "a", pdf=True)
+    assert (folder / "r.pdf").read_bytes().startswith(b"%PDF") and (folder / "a" / "B1" / "R1.pdf").is_file()

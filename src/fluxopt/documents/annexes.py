@@ -19,7 +19,7 @@ from pathlib import Path
 from fluxopt.documents.content import AnnexBuilder
 from fluxopt.documents.dossier import Dossier, load_dossier
 from fluxopt.documents.markup import FIXED_ZIP_DATE, DocxWriter, parse
-from fluxopt.documents.report import environment, typst_pdf
+from fluxopt.documents.report import markup_environment, typst_pdf
 from fluxopt.problems import UsageError
 from fluxopt.result import Result
 
@@ -39,7 +39,7 @@ def annex_title(year: int) -> str:
 
 def render_annex(builder: AnnexBuilder, pair: dict) -> str:
     """The markup text of one annex."""
-    return environment().get_template("annexe.txt.j2").render(**builder.context(pair))
+    return markup_environment().get_template("annexe.txt.j2").render(**builder.context(pair))
 
 
 def _check_out(out: Path) -> None:

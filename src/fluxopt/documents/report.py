@@ -24,6 +24,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 FORMATS = (".html", ".pdf")
 #: matplotlib's DejaVu fonts: the charts' and the PDFs' only fonts.
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 #: Characters Typst reads as markup somewhere in a line.
 TYPST_SPECIAL = re.compile(r"([\\#\[\]*_`$<>@~\"/=+\-])")
 
@@ -38,6 +39,7 @@ def environment() -> jinja2.Environment:
     env.filters["pct"] = fr_pct
     env.filters["pct_frac"] = lambda v, digits=0: fr_pct(100 * float(v), digits)
     env.filters["t"] = typst_text
+    env.filters["ts"] = typst_string
     return env
 
 
@@ -67,9 +69,26 @@ def render_html(dossier: Dossier) -> str:
     return env.get_template("rapport.html.j2").render(**context, charts=charts(context), css=css)
 
 
+def one_line(value: object) -> str:
+    """Text on one line: line and paragraph breaks become spaces."""
+    return LINE_BREAKS.sub(" ", str(value))
+
+
 def typst_text(value: object) -> str:
-    """Text as Typst markup: every character Typst reads as markup is escaped."""
-    return TYPST_SPECIAL.sub(r"\\\1", str(value))
+    """Text as Typst markup, on one line: every character Typst reads as markup is escaped."""
+    return TYPST_SPECIAL.sub(r"\\\1", one_line(value))
+
+
+def typst_string(value: object) -> str:
+    """Text inside a Typst string literal ("..."), on one line."""
+    return one_line(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
+@functools.cache
+def markup_environment() -> jinja2.Environment:
+    """The environment of the annexes' line markup: every value printed on one line and with no
+    '|', so that a name can neither end a paragraph nor add a table cell."""
+    return environment().overlay(finalize=lambda value: one_line(value).replace("|", "/"))
 
 
 def typst_pdf(template: str, context: dict[str, Any], files: dict[str, str]) -> bytes:
