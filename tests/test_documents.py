@@ -411,3 +411,17 @@ def test_any_name_renders(tmp_path_factory, bailleur, reservataire):
     fluxopt.write_report(res, folder / "r.pdf")
     fluxopt.write_annexes(res, folder / "a", pdf=True)
     assert (folder / "r.pdf").read_bytes().startswith(b"%PDF") and (folder / "a" / "B1" / "R1.pdf").is_file()
+
+
+def test_unfinished_solve_is_flagged(exemple, tmp_path):
+    """A result stopped by the time limit (with a solution) says so on page 1, in HTML and PDF;
+    an optimal one does not."""
+    import dataclasses
+
+    res, _ = exemple
+    dossier = load_dossier(res)
+    stopped = dataclasses.replace(dossier, summary={**dossier.summary, "status": "time_limit"})
+    warning = "le calcul s'est arrêté avant la fin (statut time_limit)"
+    assert warning in unescape(render_html(stopped)) and warning not in unescape(render_html(dossier))
+    pdf = fluxopt.write_report(stopped, tmp_path / "r.pdf")
+    assert warning in " ".join(pypdf.PdfReader(pdf).pages[0].extract_text().split())
