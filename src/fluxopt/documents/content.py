@@ -43,6 +43,9 @@ RULE_LABELS = {
     "defaut_vers_prefet": "convention non signée : droits transférés au préfet",
     "report": "report du bilan de l'année précédente",
 }
+#: Policy words in French.
+VALUE_LABELS = {"equivalence": "équivalence des droits", "rotation": "rotation", "stock": "stock",
+                "attributions": "attributions passées"}
 #: The policy values shown in the report, with the text that sets them.
 PARAMETERS = [
     ("plafonds.prefet", "Plafond du préfet (avec ses agents), en part du flux de chaque bailleur",
@@ -81,7 +84,7 @@ def fr_value(value: Any) -> str:
         return "oui" if value else "non"
     if isinstance(value, float):
         return fr_pct(100 * value, 0 if (100 * value).is_integer() else 1)
-    return str(value)
+    return VALUE_LABELS.get(str(value), str(value))
 
 
 def _holder_names(d: Dossier) -> tuple[dict[str, str], dict[str, str]]:
