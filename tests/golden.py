@@ -18,6 +18,20 @@ def write(instance: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "objectives.json").write_text(json.dumps(res.objectives, indent=2) + "\n", encoding="utf-8")
     res.shares.to_csv(folder / "parts.csv", index=False, lineterminator="\n")
+    if instance.name == "exemple":
+        for name, text in annex_texts(res).items():
+            (folder / "annexes").mkdir(exist_ok=True)
+            (folder / "annexes" / name).write_text(text, encoding="utf-8")
+
+
+def annex_texts(res: fluxopt.Result) -> dict[str, str]:
+    """The annexes' French text (the template's markup) per convention: ``<bailleur>-<reservataire>.txt``."""
+    from fluxopt.documents.annexes import render_annex
+    from fluxopt.documents.content import AnnexBuilder
+    from fluxopt.documents.dossier import load_dossier
+
+    builder = AnnexBuilder(load_dossier(res))
+    return {f"{p['bailleur']}-{p['reservataire']}.txt": render_annex(builder, p) for p in res.shares.to_dict("records")}
 
 
 if __name__ == "__main__":

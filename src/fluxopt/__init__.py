@@ -47,6 +47,8 @@ _EXPORTS = {
     "solve_many": "fluxopt.batch",
     "bilan": "fluxopt.bilan",
     "Bilan": "fluxopt.bilan",
+    "write_report": "fluxopt.documents.report",
+    "write_annexes": "fluxopt.documents.annexes",
 }
 
 __all__ = [
@@ -77,6 +79,8 @@ __all__ = [
     "solve_many",
     "bilan",
     "Bilan",
+    "write_report",
+    "write_annexes",
 ]
 
 if TYPE_CHECKING:
@@ -84,6 +88,8 @@ if TYPE_CHECKING:
     from fluxopt.batch import solve_many
     from fluxopt.bilan import Bilan, bilan
     from fluxopt.builder import Build, build
+    from fluxopt.documents.annexes import write_annexes
+    from fluxopt.documents.report import write_report
     from fluxopt.explanations import Explanation, Reason, explain
     from fluxopt.instance import Instance, load_instance
     from fluxopt.policy import Policy, load_policy

@@ -1,5 +1,6 @@
 """The command line: ``fluxopt solve``, ``explain``, ``export-lp``, ``validate``, ``generate``,
-``bilan``, ``batch`` and ``compare`` (the last two in :mod:`fluxopt.cli_batch`).
+``bilan``, ``batch`` and ``compare`` (in :mod:`fluxopt.cli_batch`), ``rapport`` and ``annexes``
+(in :mod:`fluxopt.cli_documents`).
 
 Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothing written),
 3 infeasible (strict CIL targets; ``summary.json`` and ``explication.md`` are written),
@@ -20,6 +21,7 @@ import click
 
 from fluxopt._version import __version__
 from fluxopt.cli_batch import batch, compare
+from fluxopt.cli_documents import annexes, rapport
 from fluxopt.i18n import LANGUAGES, N_, _, number, using
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem, TimeLimitReached, UsageError
@@ -606,3 +608,5 @@ def serve_command(host: str, port: int, workers: int, file_attente: int, max_tai
 
 main.add_command(batch)
 main.add_command(compare)
+main.add_command(rapport)
+main.add_command(annexes)

@@ -1,0 +1,130 @@
+"""What the documents are made from: a :class:`Dossier`, from a :class:`~fluxopt.result.Result`
+or from a result folder written by ``fluxopt solve``.
+
+Every figure of the documents comes from the result tables (``parts``, ``segments``, ``cil``,
+``bailleurs``) and ``summary.json``, exactly as the workbook shows them: from a folder they are
+read from its files, never recomputed. What the tables do not hold (names, the flux base's
+exclusions per segment, the former rights per commune) comes from the instance: the
+``Result``'s own, or, for a folder, the instance re-read from its path and checked against the
+SHA-256 recorded in ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fluxopt.instance import Instance, load_instance
+from fluxopt.policy import Policy
+from fluxopt.problems import InstanceError, Problem, UsageError
+from fluxopt.result import Result
+
+SUMMARY_FILE = "summary.json"
+TABLES = ("parts", "segments", "cil", "bailleurs")
+#: Identifier columns, read as text so that codes keep their leading zeros.
+ID_COLUMNS = {"bailleur": str, "reservataire": str, "commune": str, "epci": str, "titulaire": str, "nom": str}
+
+
+@dataclass(frozen=True, eq=False)
+class Dossier:
+    """A solved territory as the documents see it: the summary (``summary.json`` as a dict),
+    the four result tables, the instance and the policy used."""
+
+    summary: dict[str, Any]
+    parts: pd.DataFrame
+    segments: pd.DataFrame
+    cil: pd.DataFrame
+    bailleurs: pd.DataFrame
+    instance: Instance
+    policy: Policy
+
+    @property
+    def annee(self) -> int:
+        return int(self.summary["instance"]["annee"])
+
+
+def from_result(result: Result) -> Dossier:
+    """A dossier from a solve done in this process."""
+    if not result.has_solution:
+        raise UsageError(f"the result has no solution (status {result.status.value}): there is nothing to document")
+    return Dossier(result.summary.to_dict(), result.shares, result.segments, result.cil, result.bailleurs,
+                   result.instance, result.policy)
+
+
+def _candidates(folder: Path, source: str) -> list[Path]:
+    """Where the instance of a result folder may be: its recorded name next to the result, in the
+    current folder and in ./instances."""
+    name = Path(source).name
+    return [folder.parent / name, Path.cwd() / name, Path.cwd() / "instances" / name]
+
+
+def _find_instance(folder: Path, summary: dict[str, Any], instance: str | Path | None) -> Instance:
+    sha = summary["instance"]["sha256"]
+    source = summary["instance"]["source"]
+    paths = [Path(instance)] if instance is not None else _candidates(folder, source)
+    tried = []
+    for path in paths:
+        if not path.exists():
+            tried.append(f"{path} (absent)")
+            continue
+        try:
+            inst = load_instance(path)
+        except InstanceError:
+            tried.append(f"{path} (not a valid instance)")
+            continue
+        if inst.sha256 == sha:
+            return inst
+        tried.append(f"{path} (SHA-256 {inst.sha256[:12]}…, not {sha[:12]}…: the instance changed since the solve)")
+    raise UsageError(f"the instance '{source}' solved in {folder} was not found with the same content; tried "
+                     + "; ".join(tried) + ". Give it with --instance PATH (instance=... from Python)")
+
+
+def from_folder(folder: str | Path, *, instance: str | Path | None = None) -> Dossier:
+    """A dossier from a result folder; ``instance`` is the instance's path when it is not found
+    by its recorded name (next to the result folder, in the current folder or in ./instances)."""
+    folder = Path(folder)
+    path = folder / SUMMARY_FILE
+    problems: list[Problem] = []
+    if not path.is_file():
+        raise InstanceError([Problem(str(path), None, None, "this is not a fluxopt result folder: summary.json is missing")])
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InstanceError([Problem(str(path), None, None, f"summary.json cannot be read: {exc}")]) from None
+    if not isinstance(summary, dict) or not {"status", "instance", "politique"} <= set(summary):
+        raise InstanceError([Problem(str(path), None, None, "summary.json is not the summary of a fluxopt result")])
+    if not summary.get("has_solution", summary.get("status") == "optimal"):
+        raise UsageError(f"the result in {folder} has no solution (status {summary.get('status')}): "
+                         "there is nothing to document")
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        file = folder / f"{name}.csv"
+        if not file.is_file():
+            problems.append(Problem(str(file), None, None, f"{name}.csv is missing from the result folder"))
+            continue
+        try:
+            tables[name] = pd.read_csv(file, dtype=ID_COLUMNS, keep_default_na=False, na_values=[""])
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(str(file), None, None, f"{name}.csv cannot be read: {exc}"))
+    if problems:
+        raise InstanceError(problems)
+    inst = _find_instance(folder, summary, instance)
+    pol = summary["politique"]
+    policy = Policy(pol["nom"], str(path), pol["valeurs"])
+    segments = tables["segments"]
+    segments["qpv"] = segments["qpv"].astype(str).str.lower().eq("true")
+    tables["bailleurs"]["nom"] = tables["bailleurs"]["nom"].fillna("")
+    tables["parts"]["origine_cible"] = tables["parts"]["origine_cible"].fillna("equivalence")
+    tables["parts"]["methode"] = tables["parts"]["methode"].fillna("")
+    return Dossier(summary, tables["parts"], segments, tables["cil"], tables["bailleurs"], inst, policy)
+
+
+def load_dossier(source: Result | str | Path, *, instance: str | Path | None = None) -> Dossier:
+    """A dossier from a ``Result`` or from a result folder."""
+    if isinstance(source, Result):
+        return from_result(source)
+    return from_folder(source, instance=instance)
