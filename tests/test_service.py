@@ -15,6 +15,7 @@ import httpx
 import jsonschema
 import pytest
 from openpyxl import Workbook, load_workbook
+from pypdf import PdfReader
 from service_support import INSTANCES, ROOT, descendants, document, golden, merged, workbook, zipped
 
 BUNDLED = ["exemple", "gironde-33", "pyrenees-atlantiques-64", "haute-vienne-87", "charente-16", "creuse-23"]
@@ -152,9 +153,13 @@ def test_travaux_from_a_workbook_to_its_documents(service, tmp_path):
     xlsx = client.get(view["documents"]["resultats.xlsx"])
     assert xlsx.status_code == 200 and xlsx.headers["content-type"] == XLSX
     assert "Synthèse" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
-    for name in ("rapport.pdf", "annexes.zip"):
-        missing = client.get(view["documents"][name])
-        assert missing.status_code == 404 and "pas encore disponible" in missing.json()["erreur"]
+    report = client.get(view["documents"]["rapport.pdf"])
+    assert report.status_code == 200 and report.content.startswith(b"%PDF")
+    assert "31" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(report.content)).pages)
+    annexes = client.get(view["documents"]["annexes.zip"])
+    assert annexes.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(annexes.content)).namelist()
+    assert {"B1/AL.docx", "B1/BX.docx", "B1/PREF.docx"} <= set(names), names
     assert client.delete(f"/api/v1/travaux/{job}").json()["etat"] == "supprime"
     gone = client.get(f"/api/v1/travaux/{job}")
     assert gone.status_code == 404 and "n'existe pas" in gone.json()["erreur"]
@@ -166,7 +171,8 @@ def test_politiques_and_modele(service):
     assert policy["nom"] == "elan-2020" and values["plafonds.prefet"]["valeur"] == 0.3
     assert "R441-5" in values["plafonds.prefet"]["source"]
     modele = httpx.get(f"{service}/api/v1/modele.xlsx")
-    assert modele.status_code == 404 and "modèle" in modele.json()["erreur"]
+    assert modele.status_code == 200
+    assert {"patrimoine", "reservataires", "stock"} <= set(load_workbook(io.BytesIO(modele.content)).sheetnames)
 
 
 # -- bad inputs and limits ---------------------------------------------------------------------

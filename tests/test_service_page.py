@@ -54,8 +54,13 @@ def test_from_the_workbook_to_the_proposal_and_its_workbook(service, browser, tm
     browser.get(service)
     assert browser.find_element(By.TAG_NAME, "h1").text == "fluxopt"
     browser.find_element(By.ID, "lien-modele").click()
-    wait.until(ec.visibility_of_element_located((By.ID, "message-modele")))
-    assert "pas encore disponible" in browser.find_element(By.ID, "message-modele").text
+    template = tmp_path / "telechargements" / "modele.xlsx"
+    started = time.monotonic()
+    while not template.exists():
+        assert time.monotonic() < started + 30, "the template was not downloaded"
+        time.sleep(0.1)
+    time.sleep(0.2)
+    assert "patrimoine" in load_workbook(template).sheetnames
     drop(browser, workbook(INSTANCES / "exemple", tmp_path / "exemple.xlsx"))
     wait.until(ec.text_to_be_present_in_element((By.ID, "validation"), "Instance valide"))
     assert "1 bailleur(s), 3 segments, 3 réservataires" in browser.find_element(By.ID, "validation").text
@@ -80,7 +85,10 @@ def test_from_the_workbook_to_the_proposal_and_its_workbook(service, browser, tm
     time.sleep(0.2)
     assert "Synthèse" in load_workbook(target).sheetnames
     browser.find_element(By.CSS_SELECTOR, "[data-document='rapport.pdf']").click()
-    wait.until(ec.text_to_be_present_in_element((By.ID, "message-telechargement"), "pas encore disponible"))
+    report = tmp_path / "telechargements" / "rapport.pdf"
+    while not report.exists():
+        assert time.monotonic() < deadline + 60, "the report was not downloaded"
+        time.sleep(0.1)
 
 
 def test_a_workbook_with_errors_shows_them_as_a_table(service, browser, tmp_path):

@@ -2,14 +2,16 @@
 producer is a one-line change.
 
 - ``resultats.xlsx``: the result folder's workbook, written by :func:`fluxopt.write_result`.
-- ``rapport.pdf``, ``annexes.zip``: the report and annexes of issue 13 (``fluxopt.documents``); until it
-  lands, :data:`PRODUCERS` has no entry for them and they answer 404 with :data:`MISSING`.
-- ``modele.xlsx``: the input template of issue 12 (``fluxopt modele``); :func:`template` returns None until then.
+- ``rapport.pdf``, ``annexes.zip``: the report and the annexes (:mod:`fluxopt.documents`), made from
+  the result folder and the uploaded instance on first request, then kept in the job folder.
+- ``modele.xlsx``: the input template (``fluxopt modele``), written once per server process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -30,10 +32,36 @@ def _workbook(results: Path, folder: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-#: Document name -> function (result folder, job folder) -> the file, or None. Issue 13 adds
-#: ``"rapport.pdf"`` and ``"annexes.zip"`` here (each a call into ``fluxopt.documents``, writing into
-#: the job folder once and returning the path).
-PRODUCERS: dict[str, Callable[[Path, Path], Path | None]] = {"resultats.xlsx": _workbook}
+def _instance(folder: Path) -> Path | None:
+    """The instance the job solved, as uploaded (a workbook, a JSON document, or the CSV folder of a zip)."""
+    for name in ("instance", "entree.xlsx", "entree.json"):  # see worker.UPLOADS and worker._source
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def _report(results: Path, folder: Path) -> Path | None:
+    path = folder / "rapport.pdf"
+    if not path.is_file() and (results / "parts.csv").is_file():
+        from fluxopt.documents.report import write_report
+
+        write_report(results, path, instance=_instance(folder))
+    return path if path.is_file() else None
+
+
+def _annexes(results: Path, folder: Path) -> Path | None:
+    path = folder / "annexes" / "annexes.zip"
+    if not path.is_file() and (results / "parts.csv").is_file():
+        from fluxopt.documents.annexes import write_annexes
+
+        write_annexes(results, folder / "annexes", archive=True, instance=_instance(folder))
+    return path if path.is_file() else None
+
+
+#: Document name -> function (result folder, job folder) -> the file, or None.
+PRODUCERS: dict[str, Callable[[Path, Path], Path | None]] = {
+    "resultats.xlsx": _workbook, "rapport.pdf": _report, "annexes.zip": _annexes,
+}
 
 
 async def produce(name: str, results: Path, folder: Path) -> Path | None:
@@ -42,9 +70,12 @@ async def produce(name: str, results: Path, folder: Path) -> Path | None:
     return None if producer is None else await asyncio.to_thread(producer, results, folder)
 
 
+@functools.cache
 def _template() -> Path | None:
-    """The input template; issue 12 replaces this body with a call to the ``fluxopt modele`` writer."""
-    return None
+    """The input template (``fluxopt modele``), written once per server process."""
+    from fluxopt.template import write_template
+
+    return write_template(Path(tempfile.mkdtemp(prefix="fluxopt-modele-")) / "modele.xlsx")
 
 
 async def template() -> Path | None:
