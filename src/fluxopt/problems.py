@@ -6,6 +6,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
+from fluxopt.i18n import _
+
 Severity = Literal["error", "warning"]
 
 
@@ -26,10 +28,19 @@ class Problem:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += _(", row {ligne}").format(ligne=self.row)
         if self.column:
-            where += f", column '{self.column}'"
-        return f"{self.severity}: {where}: {self.message}"
+            where += _(", column '{colonne}'").format(colonne=self.column)
+        severity = _("error") if self.severity == "error" else _("warning")
+        return _("{gravite}: {lieu}: {message}").format(gravite=severity, lieu=where, message=self.message)
+
+    @classmethod
+    def coded(cls, file: str, row: int | None, column: str | None, code: str, message: str,
+              params: Mapping[str, Any] | None = None, severity: Severity = "error", suffix: str = "") -> Problem:
+        """A problem with its ``code`` and ``params``: ``message`` (already translated by ``_()``,
+        with named placeholders) is filled with ``params``; ``suffix`` (e.g. :func:`closest`) follows."""
+        params = dict(params or {})
+        return cls(file, row, column, message.format(**params) + suffix, severity, code, params)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
@@ -43,7 +54,7 @@ class InstanceError(ValueError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        head = f"{len(errors)} problem(s) in the instance:"
+        head = _("{nombre} problem(s) in the instance:").format(nombre=len(errors))
         super().__init__("\n".join([head, *(str(p) for p in errors)]))
 
 
@@ -65,7 +76,7 @@ def shown(value: object, limit: int = 60) -> str:
 def closest(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix naming the closest choice, or ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return _(" (did you mean '{nom}'?)").format(nom=match[0]) if match else ""
 
 
 class UsageError(ValueError):
