@@ -15,7 +15,8 @@ Severity = Literal["error", "warning"]
 class Problem:
     """One problem of an instance: where it is and what is wrong, in plain words; ``code`` (a
     stable name such as ``perimetre_inconnu``) and ``params`` let a program act on it without
-    reading the sentence (set where the problem is found; None where not yet given one)."""
+    reading the sentence (set where the problem is found; the codes are listed in docs/i18n.md).
+    The message is in the language active when the problem was found (:mod:`fluxopt.i18n`)."""
 
     file: str
     row: int | None
