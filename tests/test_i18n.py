@@ -203,6 +203,15 @@ def test_every_problem_of_broken_instances_has_a_code(tmp_path: Path) -> None:
         p.code for p in found}
 
 
+def test_solve_langue_applies_to_the_warnings_of_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
+    expired = "rights of AL on 10 dwellings of bailleur B1 in commune 33063 ended in 2020, before 2025: they are dropped"
+    assert expired in [w.message for w in fluxopt.solve(EXEMPLE, langue="en").summary.warnings]
+    french = [w.message for w in fluxopt.solve(EXEMPLE).summary.warnings]
+    assert "les droits de AL sur 10 logements du bailleur B1 dans la commune 33063 ont pris fin en 2020, " \
+           "avant 2025 : ils sont écartés" in french
+
+
 def test_summary_warnings_carry_code_and_params(tmp_path: Path) -> None:
     out = fluxopt.write_result(fluxopt.solve(EXEMPLE), tmp_path / "r")
     warnings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["warnings"]
