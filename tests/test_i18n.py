@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -14,9 +16,11 @@ from click.testing import CliRunner
 
 import fluxopt
 from cli_instances import prefet_over_cap
+from inputs_support import EXEMPLE, copy_folder
 from fluxopt.cli import main
 from fluxopt.i18n import LOCALE_DIR, _, resolve, using
-from fluxopt.problems import Problem
+from fluxopt.problems import InstanceError, Problem
+from fluxopt.validate import format_problems, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
@@ -86,3 +90,132 @@ def test_problem_carries_code_and_params() -> None:
     assert p.to_dict() == {"file": "reservataires.csv", "row": 3, "column": "perimetre", "message": "unknown",
                            "severity": "warning", "code": "perimetre_inconnu", "params": {"code": "99999"}}
     assert Problem("f", None, None, "m").to_dict()["code"] is None
+
+
+# --- the instance checks: French sentences, a code and params on every problem ----------------------
+
+
+def _broken_folder(tmp_path: Path) -> Path:
+    """The example with a fractional dwelling count, a bad yes/no cell, a misspelt column and a
+    right held by a réservataire that does not exist."""
+    folder = copy_folder(EXEMPLE, tmp_path / "casse")
+    patrimoine = folder / "patrimoine.csv"
+    lines = patrimoine.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",liberation"
+    lines[1] = lines[1].replace(",300,", ",12.5,")
+    lines[2] = lines[2].replace(",non,", ",peut-être,")
+    patrimoine.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stock = folder / "stock.csv"
+    stock.write_text(stock.read_text(encoding="utf-8") + "B1,PRFE,33063,oui,5,,\n", encoding="utf-8")
+    return folder
+
+
+def test_a_bad_instance_is_reported_in_french_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
+    problems, instance = validate(_broken_folder(tmp_path))
+    assert instance is None
+    text = format_problems(problems).splitlines()
+    assert "erreur : patrimoine.csv, ligne 2, colonne 'logements' : doit être un nombre entier de logements, " \
+           "pas '12.5'" in text
+    assert "erreur : patrimoine.csv, ligne 3, colonne 'qpv' : 'peut-être' n'est pas une valeur oui/non " \
+           "(écrivez 1/0, oui/non, vrai/faux ou true/false)" in text
+    assert "erreur : stock.csv, ligne 10, colonne 'reservataire' : 'PRFE' ne figure pas dans reservataires " \
+           "(vouliez-vous dire 'PREF' ?)" in text
+    assert "avertissement : patrimoine.csv, ligne 1, colonne 'liberation' : la colonne inconnue 'liberation' " \
+           "est ignorée (vouliez-vous dire 'liberations' ?)" in text
+    assert text[-1] == "3 erreurs, 2 avertissements"
+    codes = {(p.code, p.row) for p in problems}
+    assert {("nombre_non_entier", 2), ("booleen_invalide", 3), ("reservataire_inconnu", 10),
+            ("colonne_inconnue", 1), ("droits_expires", 9)} == codes
+    whole = next(p for p in problems if p.code == "nombre_non_entier")
+    assert whole.params == {"colonne": "logements", "valeur": "12.5"}
+    # The same instance in English (the language active when it is loaded decides).
+    with using("en"):
+        english = format_problems(validate(_broken_folder(tmp_path / "en"))[0])
+    assert "error: patrimoine.csv, row 2, column 'logements': 12.5 is not a whole number of dwellings" in english
+
+
+def _broken_instances(tmp_path: Path) -> list[Any]:
+    """Sources that break most checks: files, sheets, keys, cells, cross-table checks, policy."""
+    def folder(name: str, edit: dict[str, Callable[[str], str]]) -> Path:
+        target = copy_folder(EXEMPLE, tmp_path / name)
+        for file, change in edit.items():
+            path = target / file
+            path.write_text(change(path.read_text(encoding="utf-8") if path.exists() else ""), encoding="utf-8")
+        return target
+
+    def rows(*extra: str) -> Callable[[str], str]:
+        return lambda text: text + "".join(f"{row}\n" for row in extra)
+
+    sources: list[Any] = [
+        folder("cells", {"patrimoine.csv": rows("B1,33063,243300316,oui,300,0,30,,0,2,8",
+                                                "B2,33064,243300316,x,-3,abc,inf,1.5,,,",
+                                                "B3,33065,,non,5,9,,,,,",
+                                                "B4,33066,243300316,non,100,0,1e99,,0,0,0,extra"),
+                         "reservataires.csv": rows("PREF,Autre,prefet,", "LOC,Commune,commune,", "X,Y,inconnu,",
+                                                   "Z,Z,epci,123", "W,W,epci,99999"),
+                         "stock.csv": rows("B1,PREF,33063,oui,60,9,", "B9,PREF,33063,oui,1,,",
+                                           "B1,PREF,33999,oui,1,,", "B1,BX,33281,non,1,,",
+                                           "B1,AL,33063,oui,10000,,1800"),
+                         "cil.csv": rows("243300316,,", "999999999,2,"),
+                         "bailleurs.csv": rows("B1,Habitat,oph", "B8,Autre,xyz"),
+                         "report.csv": lambda _text: "bailleur,reservataire,logements\nB1,PREF,1\nB1,PREF,2\nB7,QQ,1\n",
+                         "accords.csv": lambda _text: ("bailleur,reservataire,logements,flux_pct\nB1,AL,1,5\n"
+                                                       "B1,AL,2,\nB7,QQ,,\n"),
+                         "divers.csv": lambda _text: "a,b\n1,2\n"}),
+        folder("meta", {"instance.toml": lambda _text: ('nom = 3\nterritoire = "xyz"\nannee = 12\n'
+                                                        'politique = "elan-2021"\ninconnue = 1\nsurcharges = 4\n')}),
+        folder("policy", {"instance.toml": lambda text: text + "[surcharges]\nplafonds.prefet = 2\ncil.strikt = true\n"}),
+        folder("empty", {"patrimoine.csv": lambda _text: "", "reservataires.csv": lambda _text: "a,b\n1,2\n",
+                         "stock.csv": lambda _text: "bailleur,bailleur,reservataire\n"}),
+        folder("notoml", {"instance.toml": lambda _text: "nom = = 3\n"}),
+        tmp_path / "nowhere",
+        {"instance": [], "patrimoine": 3, "stock": [1], "autre": []},
+        {"patrimoine": [{"bailleur": {"a": 1}}]},
+        [1, 2],
+    ]
+    json_path = tmp_path / "bad.json"
+    json_path.write_text("{", encoding="utf-8")
+    utf16 = folder("utf16", {})
+    (utf16 / "stock.csv").write_bytes("bailleur\n".encode("utf-16"))
+    latin = folder("latin", {})
+    (latin / "reservataires.csv").write_bytes("reservataire,nom,type\nPREF,Préfet,prefet\n".encode("latin-1"))
+    missing = folder("missing", {"reservataires.csv": rows("LOC,Ville,commune,99999")})
+    (missing / "bailleurs.csv").write_text("bailleur,nom,type,typ\nB1,Habitat,oph,x\n", encoding="utf-8")
+    (missing / "cil.csv").unlink()
+    (missing / "instance.toml").unlink()
+    return [*sources, json_path, utf16, latin, missing]
+
+
+def test_every_problem_of_broken_instances_has_a_code(tmp_path: Path) -> None:
+    found: list[Problem] = []
+    for source in _broken_instances(tmp_path):
+        try:
+            found += validate(source)[0]
+        except InstanceError as exc:  # validate raises nothing, but a reader's error is an InstanceError
+            found += exc.problems
+    assert len(found) > 40
+    uncoded = [str(p) for p in found if not p.code or p.params is None]
+    assert uncoded == [], "problems without a code:\n" + "\n".join(uncoded)
+    assert all(re.fullmatch(r"[a-z0-9_]+", p.code or "") for p in found)
+    assert {"nombre_invalide", "nombre_negatif", "colonne_inconnue", "droits_expires", "perimetre_inconnu",
+            "report_doublon", "fichier_manquant", "politique_inconnue", "valeur_politique_invalide"} <= {
+        p.code for p in found}
+
+
+def test_solve_langue_applies_to_the_warnings_of_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
+    expired = "rights of AL on 10 dwellings of bailleur B1 in commune 33063 ended in 2020, before 2025: they are dropped"
+    assert expired in [w.message for w in fluxopt.solve(EXEMPLE, langue="en").summary.warnings]
+    french = [w.message for w in fluxopt.solve(EXEMPLE).summary.warnings]
+    assert "les droits de AL sur 10 logements du bailleur B1 dans la commune 33063 ont pris fin en 2020, " \
+           "avant 2025 : ils sont écartés" in french
+
+
+def test_summary_warnings_carry_code_and_params(tmp_path: Path) -> None:
+    out = fluxopt.write_result(fluxopt.solve(EXEMPLE), tmp_path / "r")
+    warnings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["warnings"]
+    assert warnings and all(w["code"] and isinstance(w["params"], dict) for w in warnings)
+    expired = next(w for w in warnings if w["code"] == "droits_expires")
+    assert expired["params"] == {"reservataire": "AL", "logements": 10, "bailleur": "B1", "commune": "33063",
+                                 "fin_droits": 2020, "annee": 2025}

@@ -9,7 +9,7 @@ import time
 from typing import Any, Mapping
 
 from fluxopt.builder import Build, InstanceSource, PolicySource, build
-from fluxopt.i18n import resolve
+from fluxopt.i18n import resolve, using
 from fluxopt.problems import UsageError
 from fluxopt.result import Options, Result, make_result
 from fluxopt.solvers import DEFAULT_SOLVER, check_solver
@@ -73,7 +73,9 @@ def solve(
     (``{"plafonds.prefet": 0.25}``). ``solver``: ``highs`` (direct) or a Pyomo solver name
     (``appsi_highs``, ``glpk``). ``keep_duals`` keeps each stage's row duals (explanations use them).
     ``langue`` (``fr`` or ``en``; default ``FLUXOPT_LANGUE``, else ``fr``) is the language of what
-    people read from the result: the workbook and ``explication.md`` written by ``write_result``.
+    people read from the result: the workbook and ``explication.md`` written by ``write_result``,
+    and the messages of the problems and warnings found while loading a source (an
+    :class:`~fluxopt.instance.Instance` already loaded keeps its warnings as they were made).
 
     ``time_limit`` (seconds) covers everything from this call: loading, building (checked between
     its phases) and the stages (each gets the time left). ``memory_limit`` (GiB) bounds the
@@ -89,5 +91,6 @@ def solve(
     deadline = deadline_of(time_limit)
     check_solver(solver)
     _check_langue(langue)
-    built = build(instance, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
+    with using(langue):  # the problems and warnings found while loading are in ``langue`` too
+        built = build(instance, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
     return solve_built(built, solver=solver, keep_duals=keep_duals, deadline=deadline, langue=langue)

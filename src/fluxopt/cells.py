@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from fluxopt.i18n import _
 from fluxopt.policy import TYPES
 from fluxopt.problems import Problem, closest
 from fluxopt.readers import RawTable, decimal_point, normalize_name
@@ -23,7 +24,13 @@ _SPACES = re.compile(r"[ \u00a0\u202f]")
 
 
 class CellError(Exception):
-    """A cell that cannot be read as its column's kind; the message is for the user."""
+    """A cell that cannot be read as its column's kind: ``code`` and ``params`` for programs, the
+    message (``message`` translated in the current language, filled with ``params``) for the user."""
+
+    def __init__(self, code: str, message: str, **params: Any):
+        self.code = code
+        self.params = params
+        super().__init__(message.format(**params))
 
 
 #: The one syntax of a number written as text: ASCII digits, an optional point and exponent
@@ -37,26 +44,29 @@ MAX_NUMBER_TEXT = 64
 def _number(value: Any) -> float:
     """A finite real from a cell: int, float or text (see ``_NUMBER``); never a boolean."""
     if isinstance(value, bool):
-        raise CellError(f"'{value}' is not a number")
+        raise CellError("nombre_invalide", _("'{valeur}' is not a number"), valeur=str(value))
     if isinstance(value, (int, float)):
         if isinstance(value, int) and value.bit_length() > 64:  # beyond int64 (and maybe the floats)
-            raise CellError(f"a number of about {int(value.bit_length() * 0.30103)} digits is far too large")
+            raise CellError("nombre_trop_long", _("a number of about {chiffres} digits is far too large"),
+                            chiffres=int(value.bit_length() * 0.30103))
         number = float(value)
     elif isinstance(value, str):
         text = _SPACES.sub("", value.strip())
         shown = value if len(value) <= MAX_NUMBER_TEXT else f"{value[:20]}... ({len(value)} characters)"
         if len(text) > MAX_NUMBER_TEXT:
-            raise CellError(f"'{shown}' is not a number (too long)")
+            raise CellError("nombre_trop_long", _("'{valeur}' is not a number (too long)"), valeur=shown)
         if _NOT_FINITE.fullmatch(text):
-            raise CellError(f"'{value}' is not a finite number")
+            raise CellError("nombre_non_fini", _("'{valeur}' is not a finite number"), valeur=value)
         if not _NUMBER.fullmatch(text):
-            hint = " (in a file separated by ',', write decimals with a point)" if "," in text else ""
-            raise CellError(f"'{shown}' is not a number{hint}")
+            if "," in text:
+                raise CellError("nombre_invalide", _("'{valeur}' is not a number (in a file separated by ',', "
+                                                     "write decimals with a point)"), valeur=shown)
+            raise CellError("nombre_invalide", _("'{valeur}' is not a number"), valeur=shown)
         number = float(text)
     else:
-        raise CellError(f"{value!r} is not a number")
+        raise CellError("nombre_invalide", _("{valeur} is not a number"), valeur=repr(value))
     if not math.isfinite(number):
-        raise CellError(f"'{value}' is not a finite number")
+        raise CellError("nombre_non_fini", _("'{valeur}' is not a finite number"), valeur=str(value))
     return number
 
 
@@ -84,20 +94,21 @@ def _boolean(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CellError(f"'{value}' is not a yes/no value (use 1/0, oui/non, vrai/faux or true/false)")
+    raise CellError("booleen_invalide", _("'{valeur}' is not a yes/no value (use 1/0, oui/non, vrai/faux or true/false)"),
+                    valeur=str(value))
 
 
 def _count(value: Any) -> float:
     number = _number(value)
     if number < 0:
-        raise CellError(f"{value} is negative; it must be 0 or more")
+        raise CellError("nombre_negatif", _("{valeur} is negative; it must be 0 or more"), valeur=str(value))
     return number
 
 
 def _integer(value: Any) -> int:
     number = _count(value)
     if not number.is_integer():
-        raise CellError(f"{value} is not a whole number of dwellings")
+        raise CellError("nombre_non_entier", _("{valeur} is not a whole number of dwellings"), valeur=str(value))
     return int(number)
 
 
@@ -106,7 +117,8 @@ def _fraction(value: Any) -> float:
     text = str(value).strip()
     number = _number(text[:-1]) / 100 if not isinstance(value, (int, float)) and text.endswith("%") else _number(value)
     if not 0 <= number <= 1:
-        raise CellError(f"{value} is not a rate between 0 and 1 (write 25 % as 0.25)")
+        raise CellError("taux_invalide", _("{valeur} is not a rate between 0 and 1 (write 25 % as 0.25)"),
+                        valeur=str(value))
     return number
 
 
@@ -119,14 +131,15 @@ def _percent(value: Any) -> float:
     text = str(value).strip()
     number = _number(text[:-1] if not isinstance(value, (int, float)) and text.endswith("%") else value)
     if not 0 <= number <= 100:
-        raise CellError(f"{value} is not a percentage between 0 and 100")
+        raise CellError("pourcentage_invalide", _("{valeur} is not a percentage between 0 and 100"), valeur=str(value))
     return number
 
 
 def year(value: Any) -> int:
     number = _number(value)
     if not number.is_integer() or not YEARS[0] <= number <= YEARS[1]:
-        raise CellError(f"'{value}' is not a year between {YEARS[0]} and {YEARS[1]}")
+        raise CellError("annee_invalide", _("'{valeur}' is not a year between {debut} and {fin}"),
+                        valeur=str(value), debut=YEARS[0], fin=YEARS[1])
     return int(number)
 
 
@@ -134,7 +147,8 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = code(value).lower()
         if text not in choices:
-            raise CellError(f"'{value}' is not one of {', '.join(choices)}{closest(text, choices)}")
+            raise CellError("valeur_inconnue", _("'{valeur}' is not one of {choix}") + closest(text, choices),
+                            valeur=str(value), choix=", ".join(choices))
         return text
 
     return parse
@@ -144,7 +158,8 @@ def _convention(value: Any) -> str:
     """``signee`` or ``non_signee``; accents, case and spaces are forgiven ('non signée')."""
     text = normalize_name(value)
     if text not in CONVENTIONS:
-        raise CellError(f"'{value}' is not one of {', '.join(CONVENTIONS)}{closest(text, CONVENTIONS)}")
+        raise CellError("valeur_inconnue", _("'{valeur}' is not one of {choix}") + closest(text, CONVENTIONS),
+                        valeur=str(value), choix=", ".join(CONVENTIONS))
     return text
 
 
@@ -163,7 +178,8 @@ class Column:
         """The cell as this column's value, or :class:`CellError` (bad kind, out of range)."""
         outcome = self.parse(value)
         if self.high is not None and outcome > self.high:
-            raise CellError(f"{value} is too large: at most {_bound(self.high)} here")
+            raise CellError("nombre_trop_grand", _("{valeur} is too large: at most {maximum} here"),
+                            valeur=str(value), maximum=_bound(self.high))
         return outcome
 
 
@@ -271,26 +287,33 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
         return TypedTable(name, _empty_frame(spec), {}, False)
     if not raw.rows:
         if name in NON_EMPTY:
-            problems.append(Problem(raw.source, None, None, f"'{name}' has no rows of data"))
+            problems.append(Problem(raw.source, None, None, _("'{table}' has no rows of data").format(table=name),
+                                    code="table_vide", params={"table": name}))
         elif name == "stock":
             problems.append(Problem(raw.source, None, None,
-                                    "there are no rights in stock: the whole flux stays with the bailleurs", "warning"))
+                                    _("there are no rights in stock: the whole flux stays with the bailleurs"), "warning",
+                                    code="stock_vide", params={}))
         return TypedTable(raw.source, _empty_frame(spec), {}, name not in NON_EMPTY)
     if not set(raw.columns) & set(spec):
         required = ", ".join(c for c, s in spec.items() if s.required)
+        params = {"table": name, "colonnes": required}
         problems.append(Problem(raw.source, raw.header_row, None,
-                                f"this is not a '{name}' table: no column has a known name; "
-                                f"its first row must name the columns ({required}, ...)"))
+                                _("this is not a '{table}' table: no column has a known name; "
+                                  "its first row must name the columns ({colonnes}, ...)").format(**params),
+                                code="entete_inconnue", params=params))
         return TypedTable(raw.source, _empty_frame(spec), {}, False)
     for col in raw.columns:
         if col not in spec:
             problems.append(Problem(raw.source, raw.header_row, col,
-                                    f"unknown column '{col}' is ignored{closest(col, spec)}", "warning"))
+                                    _("unknown column '{colonne}' is ignored").format(colonne=col) + closest(col, spec),
+                                    "warning", code="colonne_inconnue", params={"colonne": col}))
     bad: dict[str, set[int]] = {c: set() for c in spec}
-    all_rows = {number for number, _ in raw.rows}
+    all_rows = {number for number, _cells in raw.rows}
     for col, s in spec.items():
         if s.required and col not in raw.columns:
-            problems.append(Problem(raw.source, raw.header_row, col, f"required column '{col}' is missing"))
+            problems.append(Problem(raw.source, raw.header_row, col,
+                                    _("required column '{colonne}' is missing").format(colonne=col),
+                                    code="colonne_manquante", params={"colonne": col}))
             bad[col] = set(all_rows)
     columns: dict[str, list[Any]] = {col: [] for col in spec}
     # Cells repeat (codes, booleans, counts): each distinct (type, value) is parsed once per column.
@@ -300,7 +323,9 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
             value = cells.get(col)
             if value is None or (isinstance(value, str) and value.strip() == ""):
                 if s.required and col in raw.columns:
-                    problems.append(Problem(raw.source, number, col, f"'{col}' is empty; a value is required"))
+                    problems.append(Problem(raw.source, number, col,
+                                            _("'{colonne}' is empty; a value is required").format(colonne=col),
+                                            code="valeur_manquante", params={"colonne": col}))
                     bad[col].add(number)
                 columns[col].append(s.default if s.default is not None else _FILL[s.dtype])
                 continue
@@ -315,11 +340,12 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
                     outcome = exc
                 parsed[col][key] = outcome
             if isinstance(outcome, CellError):
-                problems.append(Problem(raw.source, number, col, str(outcome)))
+                problems.append(Problem(raw.source, number, col, str(outcome), code=outcome.code,
+                                        params={"colonne": col, **outcome.params}))
                 bad[col].add(number)
                 outcome = s.default if s.default is not None else _FILL[s.dtype]
             columns[col].append(outcome)
-    frame = pd.DataFrame({**columns, "row": [number for number, _ in raw.rows]}, columns=[*spec, "row"])
+    frame = pd.DataFrame({**columns, "row": [number for number, _cells in raw.rows]}, columns=[*spec, "row"])
     for col, s in spec.items():
         if s.dtype != "object" and frame[col].dtype != s.dtype:
             frame[col] = frame[col].astype(s.dtype)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fluxopt.checks import records
+from fluxopt.i18n import _, number
 from fluxopt.instance import Instance
 from fluxopt.policy import EQUIVALENCE, PREFET_TYPES, Policy
 from fluxopt.problems import InstanceError, Problem
@@ -104,9 +105,11 @@ def _q1_bounds(inst: Instance, policy: Policy) -> tuple[dict, dict, list[Problem
             hi = hi if np.isnan(given_hi) else float(given_hi)
             if lo > hi:
                 col = "part_q1_max" if not np.isnan(given_hi) else "part_q1_min"
+                params = {"minimum": lo, "maximum": hi, "nom": name, "type": t}
                 problems.append(Problem(source, int(row), col,
-                                        f"Q1 share [{lo}, {hi}] of {name} is empty once the policy's "
-                                        f"default for type '{t}' fills the other bound"))
+                                        _("Q1 share [{minimum}, {maximum}] of {nom} is empty once the policy's "
+                                          "default for type '{type}' fills the other bound").format(**params),
+                                        code="part_q1_vide", params=params))
             out[name] = (lo, hi)
         return out
 
@@ -142,18 +145,22 @@ def transfer_problems(inst: Instance, policy: Policy) -> list[Problem]:
     defaulting = res[res["convention"] == "non_signee"] if policy.vers_prefet else res.iloc[:0]
     if policy.prefet_cible is None and defaulting.empty:
         return []
-    problems = [Problem(src, int(r["row"]), "convention",
-                        f"réservataire {r['reservataire']} is the préfet: its targets cannot move to itself "
-                        "(write convention = signee)")
+    problems = [Problem.coded(src, int(r["row"]), "convention", "prefet_non_signataire",
+                              _("réservataire {reservataire} is the préfet: its targets cannot move to itself "
+                                "(write convention = signee)"), {"reservataire": r["reservataire"]})
                 for r in records(defaulting[defaulting["type"] == "prefet"])]
     prefets = res.loc[res["type"] == "prefet", "reservataire"].tolist()
     if len(prefets) != 1:
-        why = (f"prefet.cible = {policy.values['prefet.cible']}" if policy.prefet_cible is not None
-               else f"réservataire {defaulting['reservataire'].iloc[0]} has no signed convention "
-                    "(defaut.vers_prefet)")
-        found = f"it has {len(prefets)} ({', '.join(prefets)})" if prefets else "it has none"
-        problems.append(Problem(src, None, "type", f"{why}: the instance needs exactly one réservataire "
-                                                   f"of type 'prefet' to receive the targets; {found}"))
+        why = (_("prefet.cible = {cible}").format(cible=policy.values["prefet.cible"])
+               if policy.prefet_cible is not None
+               else _("réservataire {reservataire} has no signed convention (defaut.vers_prefet)").format(
+                   reservataire=defaulting["reservataire"].iloc[0]))
+        found = (_("it has {nombre} ({prefets})").format(nombre=len(prefets), prefets=", ".join(prefets))
+                 if prefets else _("it has none"))
+        problems.append(Problem(src, None, "type",
+                                _("{raison}: the instance needs exactly one réservataire of type 'prefet' to "
+                                  "receive the targets; {trouves}").format(raison=why, trouves=found),
+                                code="prefet_unique", params={"prefets": list(prefets)}))
     return problems
 
 
@@ -161,11 +168,11 @@ def _method_problems(inst: Instance, policy: Policy, seg: pd.DataFrame, live: pd
     """The data the chosen equivalence method needs and the instance lacks."""
     if policy.methode != "attributions":
         return []
-    problems = [Problem(inst.sources["patrimoine"], int(row), "attributions",
-                        "the 'attributions' equivalence method needs past attributions for every segment")
+    problems = [Problem.coded(inst.sources["patrimoine"], int(row), "attributions", "attributions_manquantes",
+                              _("the 'attributions' equivalence method needs past attributions for every segment"))
                 for row in seg.loc[seg["attributions"].isna(), "row"].tolist()]
-    problems += [Problem(inst.sources["stock"], int(row), "attributions",
-                         "the 'attributions' equivalence method needs past attributions for every right")
+    problems += [Problem.coded(inst.sources["stock"], int(row), "attributions", "attributions_manquantes",
+                               _("the 'attributions' equivalence method needs past attributions for every right"))
                  for row in live.loc[live["attributions"].isna(), "row"].tolist()]
     return problems
 
@@ -224,15 +231,20 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
         if used == "stock" and N[s_br].sum() > 0:
             p0 = R[rights].sum() / N[s_br].sum()
         if used != method:
-            warnings.append(Problem(inst.sources["stock"], int(rows[rights].min()), None,
-                                    f"pair {b} / {r}: no {'releases' if method == 'rotation' else 'past attributions'} "
-                                    f"on its segments, the 'stock' method is used instead", "warning"))
+            message = (_("pair {bailleur} / {reservataire}: no releases on its segments, the 'stock' method is "
+                         "used instead") if method == "rotation" else
+                       _("pair {bailleur} / {reservataire}: no past attributions on its segments, the 'stock' "
+                         "method is used instead"))
+            warnings.append(Problem.coded(inst.sources["stock"], int(rows[rights].min()), None, "methode_stock",
+                                          message, {"bailleur": b, "reservataire": r, "methode": method}, "warning"))
         flux = float(F[s_br].sum())
         if p0 * flux <= 0 and R[rights].sum() > 0:
-            why = "its segments have no flux this year" if flux <= 0 else "its rights are worth no release"
+            why = _("its segments have no flux this year") if flux <= 0 else _("its rights are worth no release")
+            params = {"bailleur": b, "reservataire": r, "logements": int(R[rights].sum())}
             warnings.append(Problem(inst.sources["stock"], int(rows[rights].min()), None,
-                                    f"pair {b} / {r}: {int(R[rights].sum())} reserved dwellings give no flux share "
-                                    f"({why}); the pair gets none", "warning"))
+                                    _("pair {bailleur} / {reservataire}: {logements} reserved dwellings give no flux "
+                                      "share ({raison}); the pair gets none").format(**params, raison=why),
+                                    "warning", code="droits_sans_flux", params=params))
         columns["flux_base"].append(flux)
         columns["flux_base_qpv"].append(float(F[s_br][qpv[s_br]].sum()))
         columns["p0"].append(float(p0))
@@ -242,8 +254,11 @@ def compute_baseline(inst: Instance, policy: Policy) -> Baseline:
     over = pairs[pairs["p0"] > 1]
     for b, r, p0 in zip(over["bailleur"].tolist(), over["reservataire"].tolist(), over["p0"].tolist()):
         warnings.append(Problem(inst.sources["stock"], None, None,
-                                f"pair {b} / {r}: the former rights are worth "
-                                f"{100 * p0:.1f} % of the flux, more than all of it", "warning"))
+                                _("pair {bailleur} / {reservataire}: the former rights are worth {pourcentage} of "
+                                  "the flux, more than all of it").format(bailleur=b, reservataire=r,
+                                                                          pourcentage=number(100 * p0, 1) + " %"),
+                                "warning", code="equivalence_excessive",
+                                params={"bailleur": b, "reservataire": r, "p0": float(p0)}))
     pairs, links, ajustements = _adjust(inst, policy, seg, pairs, warnings)
     pairs = _agree(inst, pairs)
     cil = inst.cil.copy()
@@ -300,11 +315,16 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
             agents = sum(t for (bb, r), t in target.items() if bb == b and kind.get(r) == "prefet_agents")
             before, after = target.get((b, pref), 0.0), max(0.0, rate * flux - agents)
             if abs(after - before) > _MOVE_TOL:
+                params = {"bailleur": b, "reservataire": pref, "cible": float(after), "taux": float(rate),
+                          "flux": float(flux), "agents": float(agents), "avant": float(before)}
                 move(b, pref, "prefet_cible", after, "", after - before, Problem(
                     "politique", None, "prefet.cible",
-                    f"pair {b} / {pref}: the préfet's target becomes {after:.2f} dwellings/year "
-                    f"({100 * rate:g} % of the bailleur's flux {flux:.2f}, less its agents' {agents:.2f}) "
-                    f"instead of {before:.2f} by equivalence", "warning"))
+                    _("pair {bailleur} / {reservataire}: the préfet's target becomes {cible} dwellings/year "
+                      "({taux} of the bailleur's flux {flux}, less its agents' {agents}) "
+                      "instead of {avant} by equivalence").format(
+                        bailleur=b, reservataire=pref, cible=number(after), taux=f"{100 * rate:g} %",
+                        flux=number(flux), agents=number(agents), avant=number(before)),
+                    "warning", code="cible_prefet", params=params))
     unsigned = set(res.loc[res["convention"] == "non_signee", "reservataire"].tolist())
     if policy.vers_prefet and unsigned and len(prefets) == 1:
         pref = prefets[0]
@@ -312,8 +332,11 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
             if r in unsigned and r != pref and t > 0:
                 move(b, r, "defaut_vers_prefet", 0.0, pref, t, Problem(
                     src, int(row_of[r]), "convention",
-                    f"pair {b} / {r}: {r} has not signed a flux convention (convention = non_signee): its target "
-                    f"of {t:.2f} dwellings/year moves to the préfet {pref} (defaut.vers_prefet)", "warning"))
+                    _("pair {bailleur} / {reservataire}: {reservataire} has not signed a flux convention "
+                      "(convention = non_signee): its target of {cible} dwellings/year moves to the préfet {prefet} "
+                      "(defaut.vers_prefet)").format(bailleur=b, reservataire=r, cible=number(t), prefet=pref),
+                    "warning", code="defaut_vers_prefet",
+                    params={"bailleur": b, "reservataire": r, "cible": float(t), "prefet": pref}))
                 target[(b, pref)] = target.get((b, pref), 0.0) + t
                 if "defaut_vers_prefet" not in origin.setdefault((b, pref), []):
                     origin[(b, pref)].append("defaut_vers_prefet")
@@ -325,14 +348,21 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
         holder, via = r, ""
         if policy.vers_prefet and r in unsigned and len(prefets) == 1 and r != prefets[0]:
             # A réservataire without a signed convention has lost its flux to the préfet: so has its carry-over.
-            holder, via = prefets[0], f" (carried over for {r}, which has not signed a flux convention)"
+            holder, via = prefets[0], _(" (carried over for {reservataire}, which has not signed a flux "
+                                        "convention)").format(reservataire=r)
         before = target.get((b, holder), 0.0)
         after = max(0.0, before + amount)
-        clipped = " (a target cannot be negative)" if before + amount < 0 else ""
+        clipped = _(" (a target cannot be negative)") if before + amount < 0 else ""
+        shown_amount = ("+" if amount >= 0 else "-") + number(abs(amount))
         move(b, holder, "report", after, "", float(amount), Problem(
             inst.sources.get("report", "report"), int(row), "logements",
-            f"pair {b} / {holder}: the carry-over of {amount:+.2f} dwellings{via} changes the target from "
-            f"{before:.2f} to {after:.2f} dwellings/year{clipped}", "warning"))
+            _("pair {bailleur} / {reservataire}: the carry-over of {report} dwellings{via} changes the target "
+              "from {avant} to {apres} dwellings/year{plancher}").format(
+                bailleur=b, reservataire=holder, report=shown_amount, via=via, avant=number(before),
+                apres=number(after), plancher=clipped),
+            "warning", code="report_applique",
+            params={"bailleur": b, "reservataire": holder, "report": float(amount), "pour": r,
+                    "avant": float(before), "apres": float(after)}))
 
     # The final pairs: every pair with rights, a target or an agreement, sorted by bailleur then réservataire.
     agreed = set(zip(inst.accords["bailleur"].tolist(), inst.accords["reservataire"].tolist()))
@@ -357,8 +387,11 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
     lost = (final["cible"] > 0) & (final["flux_base"] <= 0) & ~final["accord"]
     for b, r, t in final.loc[lost, ["bailleur", "reservataire", "cible"]].itertuples(index=False):
         warnings.append(Problem(src, int(row_of[r]), "perimetre",
-                                f"pair {b} / {r}: its target of {t:.2f} dwellings/year has no flux on its perimeter "
-                                "at this bailleur; the pair gets none", "warning"))
+                                _("pair {bailleur} / {reservataire}: its target of {cible} dwellings/year has no flux "
+                                  "on its perimeter at this bailleur; the pair gets none").format(
+                                    bailleur=b, reservataire=r, cible=number(t)),
+                                "warning", code="cible_sans_flux",
+                                params={"bailleur": b, "reservataire": r, "cible": float(t)}))
     final["active"] = ((final["cible"] > 0) & (final["flux_base"] > 0)) | final["accord"]
     final["uniforme"] = final["type"].isin(PREFET_TYPES) & policy.uniforme
     columns = ["bailleur", "reservataire", "type", "flux_base", "flux_base_qpv", "p0", "cible_equivalence", "cible",

@@ -27,6 +27,7 @@ from fluxopt.checks import (
     duplicates,
     records,
 )
+from fluxopt.i18n import _, number, resolve
 from fluxopt.policy import Policy, PolicyError, check_values, flatten, resolve_policy
 from fluxopt.problems import InstanceError, Problem, closest, shown
 from fluxopt.readers import TABLES, RawInstance, add_table_files, read_raw
@@ -66,11 +67,11 @@ class Instance:
     def describe(self) -> str:
         """One line: bailleurs, segments, réservataires, rights and flux base."""
         p = self.patrimoine
-        return (
-            f"{self.nom} ({self.territoire}, {self.annee}): {p['bailleur'].nunique()} bailleurs, "
-            f"{len(p)} segments, {len(self.reservataires)} réservataires, {len(self.stock)} rights, "
-            f"flux base {p['flux_base'].sum():.1f} dwellings/year"
-        )
+        return _("{nom} ({territoire}, {annee}): {bailleurs} bailleurs, {segments} segments, "
+                 "{reservataires} réservataires, {droits} rights, flux base {flux} dwellings/year").format(
+            nom=self.nom, territoire=self.territoire, annee=self.annee, bailleurs=p["bailleur"].nunique(),
+            segments=len(p), reservataires=len(self.reservataires), droits=len(self.stock),
+            flux=f"{p['flux_base'].sum():.1f}" if resolve() == "en" else number(p["flux_base"].sum(), 1))
 
     def differences(self, other: Instance) -> list[str]:
         """What differs in the data of two instances (not their source, SHA-256, row numbers or warnings)."""
@@ -126,11 +127,14 @@ def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
     src = raw.meta_source
     for key in meta:
         if key not in META_KEYS:
-            problems.append(Problem(src, raw.meta_rows.get(key), key,
-                                    f"unknown key '{key}' is ignored{closest(key, META_KEYS)}", "warning"))
+            problems.append(Problem.coded(src, raw.meta_rows.get(key), key, "cle_inconnue",
+                                          _("unknown key '{cle}' is ignored"), {"cle": key}, "warning",
+                                          suffix=closest(key, META_KEYS)))
     for key in ("nom", "politique"):
         if meta.get(key) not in (None, "") and not isinstance(meta[key], str):
-            problems.append(Problem(src, raw.meta_rows.get(key), key, f"'{key}' must be a text, not {shown(meta[key])}"))
+            problems.append(Problem.coded(src, raw.meta_rows.get(key), key, "texte_invalide",
+                                          _("'{cle}' must be a text, not {valeur}"),
+                                          {"cle": key, "valeur": shown(meta[key])}))
             meta[key] = None
     out: dict[str, Any] = {
         "nom": str(meta.get("nom") or Path(raw.source).stem),
@@ -142,26 +146,31 @@ def _meta(raw: RawInstance, problems: list[Problem]) -> dict[str, Any]:
     territoire = meta.get("territoire")
     if territoire in (None, ""):
         if raw.meta_found:
-            problems.append(Problem(src, None, "territoire", "'territoire' (the département code, e.g. 33) is missing"))
+            problems.append(Problem.coded(src, None, "territoire", "cle_manquante",
+                                          _("'territoire' (the département code, e.g. 33) is missing"),
+                                          {"cle": "territoire"}))
     elif not _is_territoire(territoire):
-        problems.append(Problem(src, raw.meta_rows.get("territoire"), "territoire",
-                                f"'territoire' must be a département code such as 33, 2A or 971, not {shown(territoire)}"))
+        problems.append(Problem.coded(src, raw.meta_rows.get("territoire"), "territoire", "territoire_invalide",
+                                      _("'territoire' must be a département code such as 33, 2A or 971, not {valeur}"),
+                                      {"valeur": shown(territoire)}))
     else:
         numeric = isinstance(territoire, (int, float))
         out["territoire"] = code(territoire).zfill(2) if numeric else code(territoire)
     if meta.get("annee") in (None, ""):
         if raw.meta_found:
-            problems.append(Problem(src, None, "annee", "'annee' (the year of the flux, e.g. 2025) is missing"))
+            problems.append(Problem.coded(src, None, "annee", "cle_manquante",
+                                          _("'annee' (the year of the flux, e.g. 2025) is missing"), {"cle": "annee"}))
     else:
         try:
             out["annee"] = year(meta["annee"])
         except CellError:
-            problems.append(Problem(src, raw.meta_rows.get("annee"), "annee",
-                                    f"'annee' must be the year of the flux (between {YEARS[0]} and {YEARS[1]}), "
-                                    f"not {shown(meta['annee'])}"))
+            problems.append(Problem.coded(src, raw.meta_rows.get("annee"), "annee", "annee_invalide",
+                                          _("'annee' must be the year of the flux (between {debut} and {fin}), "
+                                            "not {valeur}"),
+                                          {"debut": YEARS[0], "fin": YEARS[1], "valeur": shown(meta["annee"])}))
     if not isinstance(out["surcharges"], Mapping):
-        problems.append(Problem(src, raw.meta_rows.get("surcharges"), "surcharges",
-                                "'surcharges' must be a table of policy keys and values"))
+        problems.append(Problem.coded(src, raw.meta_rows.get("surcharges"), "surcharges", "surcharges_invalides",
+                                      _("'surcharges' must be a table of policy keys and values")))
         out["surcharges"] = {}
     return out
 
@@ -171,15 +180,15 @@ def _policy(raw: RawInstance, meta: dict[str, Any], problems: list[Problem]) -> 
     src = raw.meta_source
     overrides = flatten(meta["surcharges"])
     bad = check_values(overrides, "surcharges")
-    problems += [Problem(src, raw.meta_rows.get(f"surcharges.{p.column}"), f"surcharges.{p.column}", p.message)
-                 for p in bad]
+    problems += [dataclasses.replace(p, file=src, row=raw.meta_rows.get(f"surcharges.{p.column}"),
+                                     column=f"surcharges.{p.column}") for p in bad]
     if bad:
         overrides = {}
     try:
         policy = resolve_policy(meta["politique"], overrides, base_dir=raw.base_dir)
     except PolicyError as exc:
-        problems += [Problem(src, raw.meta_rows.get("politique"), "politique", p.message) if p.file == "politique"
-                     else p for p in exc.problems]
+        problems += [dataclasses.replace(p, file=src, row=raw.meta_rows.get("politique"), column="politique")
+                     if p.file == "politique" else p for p in exc.problems]
         return None
     return None if bad else policy
 
@@ -191,27 +200,31 @@ def build_instance(raw: RawInstance) -> Instance:
     policy = _policy(raw, meta, problems)
     t = {name: typed_table(name, raw.tables.get(name), problems) for name in SPECS}
     p = check_patrimoine(t["patrimoine"], problems)
-    duplicates(t["reservataires"], ["reservataire"], lambda r: f"réservataire '{r['reservataire']}'", problems)
+    duplicates(t["reservataires"], ["reservataire"], "reservataire_doublon",
+               lambda r: _("réservataire '{reservataire}'").format(reservataire=r["reservataire"]), problems)
     check_q1_bounds(t["reservataires"], problems)
     res = check_perimeters(t["reservataires"], t["patrimoine"], problems)
     check_stock(t["stock"], t["patrimoine"], p, t["reservataires"], res, meta["annee"], problems)
-    duplicates(t["cil"], ["epci"], lambda r: f"EPCI {r['epci']}", problems)
+    duplicates(t["cil"], ["epci"], "epci_doublon", lambda r: _("EPCI {epci}").format(epci=r["epci"]), problems)
     epcis = set(t["patrimoine"].valid("epci")["epci"].tolist())
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("epci"):
         for r in records(t["cil"].valid("epci")):
             if r["epci"] not in epcis:
-                problems.append(Problem(t["cil"].source, int(r["row"]), "epci",
-                                        f"EPCI {r['epci']} has no segment in patrimoine{closest(r['epci'], epcis)}"))
+                problems.append(Problem.coded(t["cil"].source, int(r["row"]), "epci", "epci_inconnu",
+                                              _("EPCI {epci} has no segment in patrimoine"), {"epci": r["epci"]},
+                                              suffix=closest(r["epci"], epcis)))
     check_report(t["report"], t["patrimoine"], t["reservataires"], problems)
     check_accords(t["accords"], t["patrimoine"], p, t["reservataires"], res, problems)
-    duplicates(t["bailleurs"], ["bailleur"], lambda r: f"bailleur '{r['bailleur']}'", problems)
+    duplicates(t["bailleurs"], ["bailleur"], "bailleur_doublon",
+               lambda r: _("bailleur '{bailleur}'").format(bailleur=r["bailleur"]), problems)
     check_q1_bounds(t["bailleurs"], problems)
     if t["patrimoine"].usable and not t["patrimoine"].has_bad("bailleur"):
         owners = set(p["bailleur"].tolist())
         for r in records(t["bailleurs"].valid("bailleur")):
             if r["bailleur"] not in owners:
-                problems.append(Problem(t["bailleurs"].source, int(r["row"]), "bailleur",
-                                        f"bailleur {r['bailleur']} has no segment in patrimoine", "warning"))
+                problems.append(Problem.coded(t["bailleurs"].source, int(r["row"]), "bailleur", "bailleur_sans_segment",
+                                              _("bailleur {bailleur} has no segment in patrimoine"),
+                                              {"bailleur": r["bailleur"]}, "warning"))
     if any(pr.severity == "error" for pr in problems) or policy is None:
         raise InstanceError(problems)
     return Instance(

@@ -23,7 +23,7 @@ INSTANCE_SCHEMA_VERSION = "1.0"
 
 
 def problem_dict(problem: Problem) -> dict[str, Any]:
-    """A problem with its code (``null`` until the core gives codes), file, row, column, message, severity."""
+    """A problem with its code (docs/i18n.md), file, row, column, message, severity."""
     return {"code": getattr(problem, "code", None), "fichier": problem.file, "ligne": problem.row,
             "colonne": problem.column, "message": problem.message, "gravite": problem.severity}
 

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from fluxopt.i18n import _
 from fluxopt.problems import PolicyError, Problem, closest, shown
 
 #: Réservataire types of SPEC §2.
@@ -35,7 +36,8 @@ def _real(low: float, high: float) -> Callable[[Any], str | None]:
 
     def check(v: Any) -> str | None:
         ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and low <= v <= high
-        return None if ok else f"must be a number between {low:g} and {high:g}"
+        return None if ok else _("must be a number between {minimum} and {maximum}").format(
+            minimum=f"{low:g}", maximum=f"{high:g}")
 
     return check
 
@@ -44,11 +46,11 @@ _fraction = _real(0, 1)
 
 
 def _boolean(v: Any) -> str | None:
-    return None if isinstance(v, bool) else "must be true or false"
+    return None if isinstance(v, bool) else _("must be true or false")
 
 
 def _method(v: Any) -> str | None:
-    return None if v in METHODS else f"must be one of {', '.join(METHODS)}"
+    return None if v in METHODS else _("must be one of {choix}").format(choix=", ".join(METHODS))
 
 
 def _interval(v: Any) -> str | None:
@@ -58,7 +60,7 @@ def _interval(v: Any) -> str | None:
         and all(_fraction(x) is None for x in v)
         and v[0] <= v[1]
     )
-    return None if ok else "must be [min, max] with 0 <= min <= max <= 1"
+    return None if ok else _("must be [min, max] with 0 <= min <= max <= 1")
 
 
 def _order(v: Any) -> str | None:
@@ -69,7 +71,8 @@ def _order(v: Any) -> str | None:
         and len(set(v)) == len(v)
         and all(s in STAGES for s in v)
     )
-    return None if ok else f"must be a list of distinct stages among {', '.join(STAGES)}"
+    return None if ok else _("must be a list of distinct stages among {etapes}").format(
+        etapes=", ".join(STAGES))
 
 
 #: Largest stage tolerance: a looser one would let a later stage undo an earlier optimum.
@@ -82,7 +85,7 @@ EQUIVALENCE = "equivalence"
 
 def _target(v: Any) -> str | None:
     return None if v == EQUIVALENCE or _fraction(v) is None else \
-        f'must be "{EQUIVALENCE}" or a rate between 0 and 1 (e.g. 0.30)'
+        _('must be "{equivalence}" or a rate between 0 and 1 (e.g. 0.30)').format(equivalence=EQUIVALENCE)
 
 
 #: Every key a policy may hold, with its check. All keys except optional caps are required.
@@ -125,11 +128,12 @@ def check_values(values: Mapping[str, Any], source: str) -> list[Problem]:
     for key, value in values.items():
         check = SCHEMA.get(key)
         if check is None:
-            problems.append(
-                Problem(source, None, key, f"unknown policy key '{key}'{closest(key, SCHEMA)}")
-            )
+            problems.append(Problem.coded(source, None, key, "cle_politique_inconnue",
+                                          _("unknown policy key '{cle}'"), {"cle": key}, suffix=closest(key, SCHEMA)))
         elif (msg := check(value)) is not None:
-            problems.append(Problem(source, None, key, f"'{key}' {msg}, not {shown(value)}"))
+            problems.append(Problem.coded(source, None, key, "valeur_politique_invalide",
+                                          _("'{cle}' {regle}, not {valeur}"),
+                                          {"cle": key, "regle": msg, "valeur": shown(value)}))
     return problems
 
 
@@ -208,8 +212,10 @@ class Policy:
         if not overrides:
             return self
         if not isinstance(overrides, Mapping):
-            raise PolicyError([Problem(source, None, None, "policy overrides must be a mapping of dotted keys to values "
-                                                           f"({{'plafonds.prefet': 0.25}}), not {shown(overrides)}")])
+            raise PolicyError([Problem.coded(source, None, None, "surcharges_invalides",
+                                             _("policy overrides must be a mapping of dotted keys to values "
+                                               "({{'plafonds.prefet': 0.25}}), not {valeur}"),
+                                             {"valeur": shown(overrides)})])
         flat = flatten(overrides)
         problems = check_values(flat, source)
         if problems:
@@ -242,8 +248,10 @@ def _resolve(name_or_path: str | Path, base: Path | None) -> Path:
     try:
         return _find(name_or_path, base)
     except OSError as exc:  # a name too long for the file system, a folder that cannot be read
-        raise PolicyError([Problem("politique", None, None, f"policy {shown(str(name_or_path))} cannot be read "
-                                                            f"({exc.strerror or type(exc).__name__})")]) from None
+        raise PolicyError([Problem.coded("politique", None, None, "politique_illisible",
+                                         _("policy {politique} cannot be read ({erreur})"),
+                                         {"politique": shown(str(name_or_path)),
+                                          "erreur": exc.strerror or type(exc).__name__})]) from None
 
 
 def _find(name_or_path: str | Path, base: Path | None) -> Path:
@@ -254,7 +262,8 @@ def _find(name_or_path: str | Path, base: Path | None) -> Path:
             path = base / path
         if path.is_file():
             return path
-        raise PolicyError([Problem("politique", None, None, f"policy file '{text}' not found")])
+        raise PolicyError([Problem.coded("politique", None, None, "politique_introuvable",
+                                         _("policy file '{politique}' not found"), {"politique": text})])
     for d in policy_dirs():
         if (d / f"{text}.toml").is_file():
             return d / f"{text}.toml"
@@ -265,7 +274,10 @@ def _find(name_or_path: str | Path, base: Path | None) -> Path:
                 "politique",
                 None,
                 None,
-                f"unknown policy '{text}'{closest(text, known)}; known policies: {', '.join(known)}",
+                _("unknown policy '{politique}'").format(politique=text) + closest(text, known)
+                + _("; known policies: {connues}").format(connues=", ".join(known)),
+                code="politique_inconnue",
+                params={"politique": text, "connues": ", ".join(known)},
             )
         ]
     )
@@ -285,10 +297,12 @@ def load_policy(
     try:
         values = flatten(tomllib.loads(path.read_text(encoding="utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, OSError) as exc:
-        raise PolicyError([Problem(path.name, None, None, f"not a valid TOML file: {exc or type(exc).__name__}")]) from None
+        raise PolicyError([Problem.coded(path.name, None, None, "toml_invalide", _("not a valid TOML file: {erreur}"),
+                                         {"erreur": str(exc) or type(exc).__name__})]) from None
     problems = check_values(values, path.name)
     missing = sorted(set(SCHEMA) - OPTIONAL - set(values))
-    problems += [Problem(path.name, None, k, f"required policy key '{k}' is missing") for k in missing]
+    problems += [Problem.coded(path.name, None, k, "cle_politique_manquante",
+                               _("required policy key '{cle}' is missing"), {"cle": k}) for k in missing]
     if problems:
         raise PolicyError(problems)
     return Policy(path.stem, str(path), values).with_overrides(overrides)
@@ -314,7 +328,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """Parse a command-line 'key=value' (value as TOML, else as a bare string)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise PolicyError([Problem("--set", None, None, f"'{text}' is not of the form key=value")])
+        raise PolicyError([Problem.coded("--set", None, None, "affectation_invalide",
+                                         _("'{texte}' is not of the form key=value"), {"texte": text})])
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except (tomllib.TOMLDecodeError, RecursionError):

@@ -6,6 +6,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
+from fluxopt.i18n import _
+
 Severity = Literal["error", "warning"]
 
 
@@ -13,7 +15,8 @@ Severity = Literal["error", "warning"]
 class Problem:
     """One problem of an instance: where it is and what is wrong, in plain words; ``code`` (a
     stable name such as ``perimetre_inconnu``) and ``params`` let a program act on it without
-    reading the sentence (set where the problem is found; None where not yet given one)."""
+    reading the sentence (set where the problem is found; the codes are listed in docs/i18n.md).
+    The message is in the language active when the problem was found (:mod:`fluxopt.i18n`)."""
 
     file: str
     row: int | None
@@ -26,10 +29,19 @@ class Problem:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += _(", row {ligne}").format(ligne=self.row)
         if self.column:
-            where += f", column '{self.column}'"
-        return f"{self.severity}: {where}: {self.message}"
+            where += _(", column '{colonne}'").format(colonne=self.column)
+        severity = _("error") if self.severity == "error" else _("warning")
+        return _("{gravite}: {lieu}: {message}").format(gravite=severity, lieu=where, message=self.message)
+
+    @classmethod
+    def coded(cls, file: str, row: int | None, column: str | None, code: str, message: str,
+              params: Mapping[str, Any] | None = None, severity: Severity = "error", suffix: str = "") -> Problem:
+        """A problem with its ``code`` and ``params``: ``message`` (already translated by ``_()``,
+        with named placeholders) is filled with ``params``; ``suffix`` (e.g. :func:`closest`) follows."""
+        params = dict(params or {})
+        return cls(file, row, column, message.format(**params) + suffix, severity, code, params)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
@@ -43,7 +55,7 @@ class InstanceError(ValueError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        head = f"{len(errors)} problem(s) in the instance:"
+        head = _("{nombre} problem(s) in the instance:").format(nombre=len(errors))
         super().__init__("\n".join([head, *(str(p) for p in errors)]))
 
 
@@ -65,7 +77,7 @@ def shown(value: object, limit: int = 60) -> str:
 def closest(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix naming the closest choice, or ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return _(" (did you mean '{nom}'?)").format(nom=match[0]) if match else ""
 
 
 class UsageError(ValueError):

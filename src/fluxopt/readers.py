@@ -35,6 +35,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from fluxopt.i18n import _
 from fluxopt.problems import InstanceError, Problem, Severity, closest
 
 TABLES = ("patrimoine", "reservataires", "stock", "cil", "bailleurs", "report", "accords")
@@ -142,7 +143,9 @@ def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severit
             seen: set[str] = set()
             for name in header:
                 if name and name in seen:
-                    problems.append(Problem(source, number, name, f"column '{name}' appears twice; keep only one"))
+                    problems.append(Problem.coded(source, number, name, "colonne_doublon",
+                                                  _("column '{colonne}' appears twice; keep only one"),
+                                                  {"colonne": name}))
                 seen.add(name)
             plain = "" not in seen and len(seen) == len(header)  # every column named, once
             continue
@@ -158,13 +161,14 @@ def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severit
             elif value is not None:
                 stray = True
         if stray:
-            message = (
-                "the row has more cells than the header has columns (in a comma-separated file, "
-                "write decimals with a point, or quote them)"
-                if extra == "error"
-                else "values in a column without a name in the header row are ignored"
-            )
-            problems.append(Problem(source, number, None, message, extra))
+            if extra == "error":
+                problems.append(Problem.coded(source, number, None, "cellules_en_trop",
+                                              _("the row has more cells than the header has columns (in a "
+                                                "comma-separated file, write decimals with a point, or quote them)")))
+            else:
+                problems.append(Problem.coded(source, number, None, "colonne_sans_nom",
+                                              _("values in a column without a name in the header row are ignored"),
+                                              severity=extra))
         rows.append((number, record))
     if header is None:
         return None, problems
@@ -174,20 +178,22 @@ def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severit
 def _decode_csv(data: bytes, name: str) -> tuple[str | None, Problem | None]:
     """The text of a CSV file, or the problem saying how to re-save it."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, Problem(name, None, None, "the file is saved as 'Unicode text' (UTF-16); re-save it as "
-                                               "'CSV UTF-8 (comma delimited)'")
+        return None, Problem.coded(name, None, None, "encodage_utf16",
+                                   _("the file is saved as 'Unicode text' (UTF-16); re-save it as "
+                                     "'CSV UTF-8 (comma delimited)'"))
     if data.startswith(b"PK\x03\x04") or b"\0" in data[:4096]:
-        return None, Problem(name, None, None, "this is not a CSV text file (it looks like a workbook or another "
-                                               "binary file); save the sheet as 'CSV UTF-8' or give the .xlsx workbook itself")
+        return None, Problem.coded(name, None, None, "fichier_binaire",
+                                   _("this is not a CSV text file (it looks like a workbook or another binary file); "
+                                     "save the sheet as 'CSV UTF-8' or give the .xlsx workbook itself"))
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, Problem(
-            name, line, None,
-            "the file is not in UTF-8 (probably saved as plain 'CSV' by Excel, in the Windows encoding); "
-            "re-save it as 'CSV UTF-8 (comma delimited)' in Excel, or choose the UTF-8 character set "
-            "in LibreOffice's 'Save as' options",
+        return None, Problem.coded(
+            name, line, None, "encodage_invalide",
+            _("the file is not in UTF-8 (probably saved as plain 'CSV' by Excel, in the Windows encoding); "
+              "re-save it as 'CSV UTF-8 (comma delimited)' in Excel, or choose the UTF-8 character set "
+              "in LibreOffice's 'Save as' options"),
         )
 
 
@@ -201,9 +207,10 @@ def parse_csv(text: str, source: str) -> tuple[RawTable | None, list[Problem]]:
         for number, record in enumerate(reader, start=1):
             numbered.append((number, [cell.strip() for cell in record]))
     except csv.Error:  # a cell beyond the csv module's field limit (131,072 characters), or a stray quote
-        return None, [Problem(source, reader.line_num, None,
-                              f"a cell is longer than {csv.field_size_limit():,} characters (perhaps a quote \" "
-                              "that is never closed); no cell of an instance is that long")]
+        return None, [Problem.coded(source, reader.line_num, None, "cellule_trop_longue",
+                                    _("a cell is longer than {limite} characters (perhaps a quote \" that is never "
+                                      "closed); no cell of an instance is that long"),
+                                    {"limite": f"{csv.field_size_limit():,}"})]
     table, problems = _table(source, numbered, "error")
     if table is not None:
         table.decimal_comma = sep == ";"
@@ -247,21 +254,26 @@ def read_csv_folder(folder: Path) -> RawInstance:
         except OSError as exc:
             problems.append(_unreadable(meta_path, exc))
         except UnicodeDecodeError:
-            problems.append(Problem("instance.toml", None, None, "the file is not in UTF-8; re-save it as UTF-8 text"))
+            problems.append(Problem.coded("instance.toml", None, None, "encodage_invalide",
+                                          _("the file is not in UTF-8; re-save it as UTF-8 text")))
         except RecursionError:
-            problems.append(Problem("instance.toml", None, None, "the file nests tables or arrays too deeply"))
+            problems.append(Problem.coded("instance.toml", None, None, "imbrication_excessive",
+                                          _("the file nests tables or arrays too deeply")))
         except tomllib.TOMLDecodeError as exc:
-            problems.append(Problem("instance.toml", None, None,
-                                    f"not a valid TOML file ({exc}); write one 'key = value' per line, text in quotes"))
+            problems.append(Problem.coded("instance.toml", None, None, "toml_invalide",
+                                          _("not a valid TOML file ({erreur}); write one 'key = value' per line, "
+                                            "text in quotes"), {"erreur": str(exc)}))
     else:
-        problems.append(Problem("instance.toml", None, None, "file is missing"))
+        problems.append(Problem.coded("instance.toml", None, None, "fichier_manquant", _("file is missing"),
+                                      {"fichier": "instance.toml"}))
     present = {normalize_name(p.stem): p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".csv"}
     tables: dict[str, RawTable] = {}
     for name in TABLES:
         path = present.get(name)
         if path is None:
             if name in REQUIRED_TABLES:
-                problems.append(Problem(f"{name}.csv", None, None, "file is missing"))
+                problems.append(Problem.coded(f"{name}.csv", None, None, "fichier_manquant", _("file is missing"),
+                                              {"fichier": f"{name}.csv"}))
             continue
         try:
             data = path.read_bytes()
@@ -281,8 +293,9 @@ def read_csv_folder(folder: Path) -> RawInstance:
             tables[name] = table
     for key, path in present.items():
         if key not in TABLES and not key.startswith(COMPANIONS):
-            problems.append(Problem(path.name, None, None, f"file '{path.name}' is not part of an instance and is "
-                                                           f"ignored{closest(key, TABLES)}", "warning"))
+            problems.append(Problem.coded(path.name, None, None, "fichier_inconnu",
+                                          _("file '{fichier}' is not part of an instance and is ignored"),
+                                          {"fichier": path.name}, "warning", suffix=closest(key, TABLES)))
     sha = _sha256_files(files, folder)
     return RawInstance(str(folder), "instance.toml", meta, tables, sha, folder, problems, meta_rows, meta_found)
 
@@ -303,14 +316,16 @@ def read_table_file(path: Path, sheet: str) -> tuple[RawTable | None, list[Probl
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds of errors for what is not a workbook
-        return None, [Problem(path.name, None, None, "this file cannot be read as an .xlsx workbook; open it in a "
-                                                     "spreadsheet and save it as 'Excel Workbook (.xlsx)'")], sha
+        return None, [Problem.coded(path.name, None, None, "classeur_illisible",
+                                    _("this file cannot be read as an .xlsx workbook; open it in a "
+                                      "spreadsheet and save it as 'Excel Workbook (.xlsx)'"))], sha
     try:
         sheets = {normalize_name(ws.title): ws for ws in book.worksheets}
         found = sheets.get(sheet) or (book.worksheets[0] if len(book.worksheets) == 1 else None)
         if found is None:
-            return None, [Problem(path.name, None, None, f"the workbook has no sheet '{sheet}'"
-                                                         f"{closest(sheet, sheets)}")], sha
+            return None, [Problem.coded(path.name, None, None, "feuille_manquante",
+                                        _("the workbook has no sheet '{feuille}'"), {"feuille": sheet},
+                                        suffix=closest(sheet, sheets))], sha
         found.reset_dimensions()
         source = f"{found.title} (sheet)"
         rows = enumerate((list(r) for r in found.iter_rows(min_row=1, min_col=1, values_only=True)), start=1)
@@ -321,12 +336,14 @@ def read_table_file(path: Path, sheet: str) -> tuple[RawTable | None, list[Probl
 
 
 def _no_header(source: str) -> Problem:
-    return Problem(source, None, None, "the table is empty: its first row must name the columns")
+    return Problem.coded(source, None, None, "table_sans_entete",
+                         _("the table is empty: its first row must name the columns"))
 
 
 def _unreadable(path: Path, exc: OSError) -> Problem:
-    why = "it is a folder" if path.is_dir() else exc.strerror or type(exc).__name__
-    return Problem(path.name, None, None, f"the file cannot be read ({why}); it must be a readable CSV text file")
+    why = _("it is a folder") if path.is_dir() else exc.strerror or type(exc).__name__
+    return Problem.coded(path.name, None, None, "fichier_illisible",
+                         _("the file cannot be read ({raison}); it must be a readable CSV text file"), {"raison": why})
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -348,8 +365,11 @@ def _text(value: str) -> str:
 
 def _empty(source: str, name: str) -> Problem:
     severity: Severity = "error" if name in REQUIRED_TABLES else "warning"
-    tail = "" if severity == "error" else "; it is ignored"
-    return Problem(source, None, None, f"'{name}' is empty: its first row must name the columns{tail}", severity)
+    if severity == "error":
+        message = _("'{table}' is empty: its first row must name the columns")
+    else:
+        message = _("'{table}' is empty: its first row must name the columns; it is ignored")
+    return Problem.coded(source, None, None, "table_sans_entete", message, {"table": name}, severity)
 
 
 def _override_value(value: Cell) -> Any:
@@ -384,7 +404,7 @@ def _meta_from_rows(source: str, records: Iterable[tuple[int, list[Any]]]) -> tu
             continue
         first = False
         if key is None:
-            problems.append(Problem(source, number, None, "a value without a key in column A"))
+            problems.append(Problem.coded(source, number, None, "valeur_sans_cle", _("a value without a key in column A")))
             continue
         name = str(key).strip()
         if name.lower().startswith(OVERRIDE_PREFIX):
@@ -394,7 +414,9 @@ def _meta_from_rows(source: str, records: Iterable[tuple[int, list[Any]]]) -> tu
             continue
         name = normalize_name(name)
         if name in meta:
-            problems.append(Problem(source, number, name, f"key '{name}' is given twice (first on row {rows[name]})"))
+            problems.append(Problem.coded(source, number, name, "cle_doublon",
+                                          _("key '{cle}' is given twice (first on row {ligne_precedente})"),
+                                          {"cle": name, "ligne_precedente": rows[name]}))
             continue
         meta[name] = value
         rows[name] = number
@@ -410,9 +432,10 @@ def read_xlsx(path: Path) -> RawInstance:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds of errors for what is not a workbook
-        raise InstanceError([Problem(path.name, None, None,
-                                     "this file cannot be read as an .xlsx workbook (is it damaged, or another "
-                                     "format renamed?); open it in a spreadsheet and save it as 'Excel Workbook (.xlsx)'")]) from None
+        raise InstanceError([Problem.coded(path.name, None, None, "classeur_illisible",
+                                           _("this file cannot be read as an .xlsx workbook (is it damaged, or another "
+                                             "format renamed?); open it in a spreadsheet and save it as "
+                                             "'Excel Workbook (.xlsx)'"))]) from None
     try:
         sheets: dict[str, Any] = {}
         for sheet in book.worksheets:
@@ -430,13 +453,16 @@ def read_xlsx(path: Path) -> RawInstance:
             meta, meta_rows, found = _meta_from_rows(meta_source, rows_of(sheets[META]))
             problems += found
         else:
-            problems.append(Problem(meta_source, None, None, "sheet is missing (key/value rows: nom, territoire, annee, politique)"))
+            problems.append(Problem.coded(meta_source, None, None, "feuille_manquante",
+                                          _("sheet is missing (key/value rows: nom, territoire, annee, politique)"),
+                                          {"feuille": META}))
         tables: dict[str, RawTable] = {}
         for name in TABLES:
             source = f"{name} (sheet)"
             if name not in sheets:
                 if name in REQUIRED_TABLES:
-                    problems.append(Problem(source, None, None, "sheet is missing"))
+                    problems.append(Problem.coded(source, None, None, "feuille_manquante", _("sheet is missing"),
+                                                  {"feuille": name}))
                 continue
             table, found = _table(source, rows_of(sheets[name]), "warning")
             problems += found
@@ -446,9 +472,9 @@ def read_xlsx(path: Path) -> RawInstance:
                 tables[name] = table
         for key, sheet in sheets.items():
             if key not in (META, *TABLES, *HELP_SHEETS):
-                problems.append(Problem(f"{sheet.title} (sheet)", None, None,
-                                        f"sheet '{sheet.title}' is not part of an instance and is ignored"
-                                        f"{closest(key, (META, *TABLES))}", "warning"))
+                problems.append(Problem.coded(f"{sheet.title} (sheet)", None, None, "feuille_inconnue",
+                                              _("sheet '{feuille}' is not part of an instance and is ignored"),
+                                              {"feuille": sheet.title}, "warning", suffix=closest(key, (META, *TABLES))))
     finally:
         book.close()
     return RawInstance(str(path), meta_source, meta, tables, sha, path.parent, problems, meta_rows, META in sheets)
@@ -459,22 +485,25 @@ def _records_table(name: str, value: Any, source: str) -> tuple[RawTable | None,
     if hasattr(value, "to_dict") and hasattr(value, "columns"):
         value = value.to_dict("records")
     if not isinstance(value, (list, tuple)):
-        return None, [Problem(source, None, None, f"'{name}' must be an array of records "
-                                                  f"[{{\"column\": value, ...}}, ...], not {_kind(value)}")]
+        return None, [Problem.coded(source, None, None, "table_invalide",
+                                    _("'{table}' must be an array of records [{{\"column\": value, ...}}, ...], "
+                                      "not {nature}"), {"table": name, "nature": _kind(value)})]
     columns: dict[str, None] = {}
     rows: list[tuple[int, dict[str, Cell]]] = []
     problems: list[Problem] = []
     for number, record in enumerate(value, start=1):
         if not isinstance(record, Mapping):
-            problems.append(Problem(source, number, None, f"record {number} must be an object "
-                                                          f"{{\"column\": value, ...}}, not {_kind(record)}"))
+            problems.append(Problem.coded(source, number, None, "enregistrement_invalide",
+                                          _("record {numero} must be an object {{\"column\": value, ...}}, not {nature}"),
+                                          {"numero": number, "nature": _kind(record)}))
             continue
         cells: dict[str, Cell] = {}
         for key, cell in record.items():
             column = normalize_name(key)
             columns.setdefault(column)
             if not isinstance(cell, (str, int, float)) and not pd.api.types.is_scalar(cell):
-                problems.append(Problem(source, number, column, "a cell must be a number, a text, true/false or null"))
+                problems.append(Problem.coded(source, number, column, "cellule_invalide",
+                                              _("a cell must be a number, a text, true/false or null")))
                 continue
             cells[column] = _text(cell) if isinstance(cell, str) else _cell(cell)
         rows.append((number, cells))
@@ -487,17 +516,21 @@ def read_document(document: Any, source: str, label: str, sha: str, base_dir: Pa
     ``label`` names the form in problems: ``patrimoine (JSON)``.
     """
     if not isinstance(document, Mapping):
-        raise InstanceError([Problem(Path(source).name, None, None,
-                                     "the document must be an object {\"instance\": {...}, \"patrimoine\": [...], ...}, "
-                                     f"not {_kind(document)}")])
+        raise InstanceError([Problem.coded(Path(source).name, None, None, "document_invalide",
+                                           _("the document must be an object {{\"instance\": {{...}}, "
+                                             "\"patrimoine\": [...], ...}}, not {nature}"),
+                                           {"nature": _kind(document)})])
     parts = {normalize_name(k): v for k, v in document.items()}
     problems: list[Problem] = []
     meta_source = f"{META} ({label})"
     meta: dict[str, Any] = {}
     if META not in parts:
-        problems.append(Problem(meta_source, None, None, "'instance' is missing (nom, territoire, annee, politique)"))
+        problems.append(Problem.coded(meta_source, None, None, "table_manquante",
+                                      _("'instance' is missing (nom, territoire, annee, politique)"), {"table": META}))
     elif not isinstance(parts[META], Mapping):
-        problems.append(Problem(meta_source, None, None, f"'instance' must be an object of keys and values, not {_kind(parts[META])}"))
+        problems.append(Problem.coded(meta_source, None, None, "table_invalide",
+                                      _("'instance' must be an object of keys and values, not {nature}"),
+                                      {"table": META, "nature": _kind(parts[META])}))
     else:
         for key, value in parts[META].items():
             name = normalize_name(key)
@@ -508,7 +541,8 @@ def read_document(document: Any, source: str, label: str, sha: str, base_dir: Pa
         where = f"{name} ({label})"
         if name not in parts or parts[name] is None:
             if name in REQUIRED_TABLES:
-                problems.append(Problem(where, None, None, f"'{name}' is missing"))
+                problems.append(Problem.coded(where, None, None, "table_manquante", _("'{table}' is missing"),
+                                              {"table": name}))
             continue
         table, found = _records_table(name, parts[name], where)
         problems += found
@@ -516,13 +550,15 @@ def read_document(document: Any, source: str, label: str, sha: str, base_dir: Pa
             tables[name] = table
     for key in parts:
         if key not in (META, *TABLES):
-            problems.append(Problem(f"{key} ({label})", None, None,
-                                    f"'{key}' is not part of an instance and is ignored{closest(key, (META, *TABLES))}", "warning"))
+            problems.append(Problem.coded(f"{key} ({label})", None, None, "table_inconnue",
+                                          _("'{table}' is not part of an instance and is ignored"), {"table": key},
+                                          "warning", suffix=closest(key, (META, *TABLES))))
     return RawInstance(source, meta_source, meta, tables, sha, base_dir, problems, {}, isinstance(parts.get(META), Mapping))
 
 
 def _kind(value: Any) -> str:
-    return {list: "an array", str: "a text", int: "a number", float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
+    kinds = {list: _("an array"), str: _("a text"), int: _("a number"), float: _("a number"), bool: _("true/false")}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def read_json(path: Path) -> RawInstance:
@@ -531,15 +567,19 @@ def read_json(path: Path) -> RawInstance:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except RecursionError:
-        raise InstanceError([Problem(path.name, None, None, "not an instance: arrays or objects are nested too deeply "
-                                                            "(an instance has tables of records of cells)")]) from None
+        raise InstanceError([Problem.coded(path.name, None, None, "imbrication_excessive",
+                                           _("not an instance: arrays or objects are nested too deeply "
+                                             "(an instance has tables of records of cells)"))]) from None
     except UnicodeDecodeError:
-        raise InstanceError([Problem(path.name, None, None, "the file is not in UTF-8; re-save it as UTF-8 text")]) from None
+        raise InstanceError([Problem.coded(path.name, None, None, "encodage_invalide",
+                                           _("the file is not in UTF-8; re-save it as UTF-8 text"))]) from None
     except json.JSONDecodeError as exc:
-        raise InstanceError([Problem(path.name, exc.lineno, None,
-                                     f"not valid JSON: {exc.msg} (line {exc.lineno}, character {exc.colno})")]) from None
+        raise InstanceError([Problem.coded(path.name, exc.lineno, None, "json_invalide",
+                                           _("not valid JSON: {erreur} (line {ligne}, character {caractere})"),
+                                           {"erreur": exc.msg, "ligne": exc.lineno, "caractere": exc.colno})]) from None
     except ValueError:  # an integer of more than 4,300 digits
-        raise InstanceError([Problem(path.name, None, None, "not an instance: a number has thousands of digits")]) from None
+        raise InstanceError([Problem.coded(path.name, None, None, "nombre_trop_long",
+                                           _("not an instance: a number has thousands of digits"))]) from None
     return read_document(document, str(path), "JSON", hashlib.sha256(data).hexdigest(), path.parent)
 
 
@@ -551,7 +591,7 @@ def read_mapping(mapping: Mapping[str, Any]) -> RawInstance:
     raw = read_document(mapping, "<mapping>", "JSON", "", None)
     canonical = {
         "instance": raw.meta,
-        **{name: [cells for _, cells in t.rows] for name, t in raw.tables.items()},
+        **{name: [cells for _number, cells in t.rows] for name, t in raw.tables.items()},
     }
     text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     raw.sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -563,21 +603,23 @@ def read_raw(source: Any) -> RawInstance:
     if isinstance(source, Mapping):
         return read_mapping(source)
     if not isinstance(source, (str, Path)):
-        raise InstanceError([Problem(type(source).__name__, None, None,
-                                     "not an instance: give a folder of CSV files, an .xlsx workbook, a .json file or a dict")])
+        raise InstanceError([Problem.coded(type(source).__name__, None, None, "source_invalide",
+                                           _("not an instance: give a folder of CSV files, an .xlsx workbook, "
+                                             "a .json file or a dict"))])
     path = Path(source)
     try:
         return _read_path(path)
     except OSError as exc:  # the folder cannot be listed, a file vanished while being read, ...
-        raise InstanceError([Problem(path.name or str(path), None, None,
-                                     f"cannot be read ({exc.strerror or type(exc).__name__})")]) from None
+        raise InstanceError([Problem.coded(path.name or str(path), None, None, "fichier_illisible",
+                                           _("cannot be read ({raison})"),
+                                           {"raison": exc.strerror or type(exc).__name__})]) from None
 
 
 def _read_path(path: Path) -> RawInstance:
     if path.is_dir():
         return read_csv_folder(path)
     if not path.exists():
-        raise InstanceError([Problem(str(path), None, None, "no such file or folder")])
+        raise InstanceError([Problem.coded(str(path), None, None, "source_introuvable", _("no such file or folder"))])
     suffix = path.suffix.lower()
     if path.name.lower() == "instance.toml" or suffix == ".csv":
         return read_csv_folder(path.parent)
@@ -586,12 +628,13 @@ def _read_path(path: Path) -> RawInstance:
     if suffix == ".json":
         return read_json(path)
     if suffix in (".xls", ".ods"):
-        hint = "open it in a spreadsheet and save it as 'Excel Workbook (.xlsx)'"
-        raise InstanceError([Problem(path.name, None, None, f"'{suffix}' workbooks are not read; {hint}")])
+        raise InstanceError([Problem.coded(path.name, None, None, "format_non_lu",
+                                           _("'{format}' workbooks are not read; open it in a spreadsheet and save it "
+                                             "as 'Excel Workbook (.xlsx)'"), {"format": suffix})])
     if zipfile.is_zipfile(path):
         return read_xlsx(path)
-    raise InstanceError([Problem(path.name, None, None,
-                                 "not an instance: give a folder of CSV files, an .xlsx workbook or a .json file")])
+    raise InstanceError([Problem.coded(path.name, None, None, "source_invalide",
+                                       _("not an instance: give a folder of CSV files, an .xlsx workbook or a .json file"))])
 
 
 def add_table_files(raw: RawInstance, files: Mapping[str, str | Path]) -> RawInstance:
@@ -604,12 +647,14 @@ def add_table_files(raw: RawInstance, files: Mapping[str, str | Path]) -> RawIns
     for name, file in files.items():
         path = Path(file)
         if not path.is_file():
-            problems.append(Problem(str(path), None, None, f"no such file: it should hold the '{name}' table"))
+            problems.append(Problem.coded(str(path), None, None, "source_introuvable",
+                                          _("no such file: it should hold the '{table}' table"), {"table": name}))
             continue
         table, found, sha = read_table_file(path, name)
         if name in raw.tables:
-            found.append(Problem(raw.tables[name].source, None, None,
-                                 f"the instance already has a '{name}' table; remove it or do not give {path.name}"))
+            found.append(Problem.coded(raw.tables[name].source, None, None, "table_en_double",
+                                       _("the instance already has a '{table}' table; remove it or do not give {fichier}"),
+                                       {"table": name, "fichier": path.name}))
         problems += found
         if table is not None:
             tables[name] = table

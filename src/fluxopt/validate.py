@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from fluxopt.flux import policy_problems
+from fluxopt.i18n import _
 from fluxopt.instance import Instance, load_instance
 from fluxopt.problems import InstanceError, Problem
 
@@ -34,7 +35,10 @@ def format_problems(problems: Iterable[Problem]) -> str:
     problems = list(problems)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    count = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    count = ", ".join([
+        (_("{nombre} error") if errors == 1 else _("{nombre} errors")).format(nombre=errors),
+        (_("{nombre} warning") if warnings == 1 else _("{nombre} warnings")).format(nombre=warnings),
+    ])
     return "\n".join([*(str(p) for p in problems), count])
 
 

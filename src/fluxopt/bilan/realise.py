@@ -12,6 +12,7 @@ import pandas as pd
 
 from fluxopt.bilan.conventions import OUTSIDE_FLUX, OWN, Conventions
 from fluxopt.cells import MAX_FLOW, CellError, Column, _boolean, _commune, _integer, code, typed_table
+from fluxopt.i18n import _
 from fluxopt.problems import InstanceError, Problem, closest
 from fluxopt.readers import normalize_name, read_table_file
 
@@ -24,7 +25,8 @@ NON_RENSEIGNE = "non renseigné"
 def _typologie(value: Any) -> str:
     text = code(value).upper().replace(" ", "")
     if text not in TYPOLOGIES:
-        raise CellError(f"'{value}' is not a dwelling type ({', '.join(TYPOLOGIES)}){closest(text, TYPOLOGIES)}")
+        raise CellError("typologie_invalide", _("'{valeur}' is not a dwelling type ({choix})") + closest(text, TYPOLOGIES),
+                        valeur=str(value), choix=", ".join(TYPOLOGIES))
     return text
 
 
@@ -32,7 +34,9 @@ def _financement(value: Any) -> str:
     text = normalize_name(value)
     by_name = {f.lower(): f for f in FINANCEMENTS}
     if text not in by_name:
-        raise CellError(f"'{value}' is not a financing ({', '.join(FINANCEMENTS)}){closest(text.upper(), FINANCEMENTS)}")
+        raise CellError("financement_invalide",
+                        _("'{valeur}' is not a financing ({choix})") + closest(text.upper(), FINANCEMENTS),
+                        valeur=str(value), choix=", ".join(FINANCEMENTS))
     return by_name[text]
 
 
@@ -115,7 +119,7 @@ def _check(frame: pd.DataFrame, source: str, conv: Conventions, bad: dict[str, s
         add(ok(col, "attribues") & (frame[col] > frame["attribues"]), 5 + order, lambda r, col=col, what=what: Problem(
             source, int(r["row"]), col, f"{r[col]} {what} among {r['attribues']} dwellings let; '{col}' counts some "
                                         "of the 'attribues', so it is at most 'attribues'"))
-    problems += [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
+    problems += [p for _file, _row, p in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
 def read_realise(path: str | Path, conv: Conventions) -> Realise:
