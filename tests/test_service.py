@@ -74,7 +74,8 @@ def test_valider_json_gives_the_summary_and_the_warnings(service):
     [warning] = body["problemes"]
     assert (warning["fichier"], warning["ligne"], warning["colonne"], warning["gravite"]) == \
         ("stock (JSON)", 8, "fin_droits", "warning")
-    assert set(warning) == {"code", "fichier", "ligne", "colonne", "message", "gravite"}
+    assert set(warning) == {"code", "parametres", "fichier", "ligne", "colonne", "message", "gravite"}
+    assert warning["code"] == "droits_expires" and warning["parametres"]
 
 
 def test_valider_zip_of_the_csv_folder(service):

@@ -24,8 +24,10 @@ INSTANCE_SCHEMA_VERSION = "1.0"
 
 def problem_dict(problem: Problem) -> dict[str, Any]:
     """A problem with its code (docs/i18n.md), file, row, column, message, severity."""
-    return {"code": getattr(problem, "code", None), "fichier": problem.file, "ligne": problem.row,
-            "colonne": problem.column, "message": problem.message, "gravite": problem.severity}
+    return {"code": getattr(problem, "code", None) or None, "parametres": json.loads(json.dumps(
+                getattr(problem, "params", None) or {}, default=str)),
+            "fichier": problem.file, "ligne": problem.row, "colonne": problem.column, "message": problem.message,
+            "gravite": problem.severity}
 
 
 def problems_list(problems: Iterable[Problem]) -> list[dict[str, Any]]:
