@@ -48,11 +48,15 @@ class StageSummary:
 
 @dataclass(frozen=True)
 class InstanceSummary:
+    """The instance solved: ``source`` its file or folder name, ``chemin`` its absolute path when
+    it was read from one (documents and the bilan find it there again), ``sha256`` its content."""
+
     nom: str
     territoire: str
     annee: int
     source: str
     sha256: str
+    chemin: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,15 @@ def versions() -> Versions:
     return Versions(__version__, _version("pyomo"), _version("highspy"), pd.__version__, platform.python_version())
 
 
+def _path_of(source: str) -> str:
+    """The absolute path of an instance read from a file or folder, else ''."""
+    try:
+        path = Path(source)
+        return str(path.resolve()) if path.exists() else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
@@ -221,7 +234,8 @@ def make_result(built: Build, solution: Solution, options: Options, langue: str 
         objectifs=objectives,
         stages=[StageSummary(s.name, s.status, None if s.optimum is None else round(s.optimum, OBJECTIVE_DIGITS),
                              s.raw_status) for s in solution.stages],
-        instance=InstanceSummary(inst.nom, inst.territoire, inst.annee, Path(inst.source).name, inst.sha256),
+        instance=InstanceSummary(inst.nom, inst.territoire, inst.annee, Path(inst.source).name, inst.sha256,
+                                 _path_of(inst.source)),
         politique=PolicySummary(pol.name, pol.to_dict()),
         options=options,
         warnings=[*inst.warnings, *base.warnings],

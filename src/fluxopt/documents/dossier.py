@@ -65,7 +65,9 @@ def _candidates(folder: Path, source: str) -> list[Path]:
 def _find_instance(folder: Path, summary: dict[str, Any], instance: str | Path | None) -> Instance:
     sha = summary["instance"]["sha256"]
     source = summary["instance"]["source"]
-    paths = [Path(instance)] if instance is not None else _candidates(folder, source)
+    recorded = summary["instance"].get("chemin") or ""
+    paths = [Path(instance)] if instance is not None else \
+        [*([Path(recorded)] if recorded else []), *_candidates(folder, source)]
     tried = []
     for path in paths:
         if not path.exists():
