@@ -212,6 +212,10 @@ def test_missing_instance_and_bad_output(exemple, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     copy = tmp_path / "elsewhere" / "r"
     shutil.copytree(folder, copy)
+    summary = json.loads((copy / "summary.json").read_text(encoding="utf-8"))
+    assert summary["instance"]["chemin"] == str(EXEMPLE.resolve())  # found from anywhere while it stays there
+    summary["instance"]["chemin"] = str(tmp_path / "moved")  # ... but not once the instance has moved
+    (copy / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     with pytest.raises(UsageError, match="not found with the same content"):
         fluxopt.write_report(copy, tmp_path / "r.html")
     changed = tmp_path / "changed"
