@@ -179,7 +179,7 @@ def test_politiques_and_modele(service):
 # -- bad inputs and limits ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, params, where", [
-    (b'{"instance": {"territoire": "33",', {}, "line 1"),                      # malformed JSON
+    (b'{"instance": {"territoire": "33",', {"langue": "en"}, "line 1"),        # malformed JSON, in English
     (json.dumps({"instance": {"territoire": "33", "annee": 2025}, "patrimoine": "beaucoup",
                  "reservataires": [], "stock": []}).encode(), {}, "patrimoine"),  # wrong type
     (json.dumps({**document(INSTANCES / "exemple"), "instance": {"territoire": "33", "annee": 2025,

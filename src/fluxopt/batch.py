@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 import pandas as pd
 
 from fluxopt._version import __version__
+from fluxopt.i18n import _
 from fluxopt.policy import PREFET_TYPES, STAGES, check_values, flatten
 from fluxopt.problems import InstanceError, PolicyError, Problem
 
@@ -72,19 +73,25 @@ def load_scenarios(source: str | Path | Mapping[str, Any]) -> dict[str, dict[str
         try:
             tree = tomllib.loads(Path(source).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise PolicyError([Problem(name, None, None, f"cannot read the scenario file: {exc}")]) from None
+            raise PolicyError([Problem.coded(name, None, None, "scenarios_illisibles",
+                                             _("cannot read the scenario file: {erreur}"),
+                                             {"erreur": str(exc)})]) from None
     else:
         tree = dict(source)
-    problems = [Problem(name, None, key, f"unknown top-level key '{key}': scenarios go in [scenarios.NAME] tables")
+    problems = [Problem.coded(name, None, key, "cle_scenarios_inconnue",
+                              _("unknown top-level key '{cle}': scenarios go in [scenarios.NAME] tables"), {"cle": key})
                 for key in tree if key != "scenarios"]
     table = tree.get("scenarios", {})
     if not isinstance(table, Mapping) or not table:
-        problems.append(Problem(name, None, "scenarios", "no scenario: write at least one [scenarios.NAME] table"))
+        problems.append(Problem.coded(name, None, "scenarios", "scenario_manquant",
+                                      _("no scenario: write at least one [scenarios.NAME] table")))
         raise PolicyError(problems)
     scenarios: dict[str, dict[str, Any]] = {BASE: {}}
     for scenario, overrides in table.items():
         if not isinstance(overrides, Mapping):
-            problems.append(Problem(name, None, scenario, f"scenario '{scenario}' must be a table of policy keys"))
+            problems.append(Problem.coded(name, None, scenario, "scenario_invalide",
+                                          _("scenario '{scenario}' must be a table of policy keys"),
+                                          {"scenario": scenario}))
             continue
         flat = flatten(overrides)
         problems += check_values(flat, f"{name} [scenarios.{scenario}]")

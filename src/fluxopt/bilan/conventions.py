@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from fluxopt.i18n import _
 from fluxopt.instance import Instance
 from fluxopt.policy import Policy
 from fluxopt.problems import InstanceError, Problem
@@ -69,8 +70,9 @@ def _reservataires(parts: pd.DataFrame) -> pd.DataFrame:
 def from_result(result: Result) -> Conventions:
     """The conventions of a solved :class:`Result` (names from its instance)."""
     if not result.has_solution:
-        raise InstanceError([Problem("result", None, None, f"the solve has no solution ({result.status.value}): "
-                                                           "there are no conventions to draw a bilan of")])
+        raise InstanceError([Problem.coded("result", None, None, "resultat_sans_solution",
+                                           _("the solve has no solution ({statut}): there are no conventions to "
+                                             "draw a bilan of"), {"statut": result.status.value})])
     seg, links = _split(result.segments)
     inst = result.instance
     res = inst.reservataires[["reservataire", "type", "nom"]].reset_index(drop=True)
@@ -90,13 +92,15 @@ def _csv(folder: Path, name: str, columns: list[str], problems: list[Problem]) -
     try:
         frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values={"flux_pct": [""], "taux": [""]})
     except (OSError, ValueError) as exc:
-        problems.append(Problem(name, None, None, f"cannot be read ({type(exc).__name__}); RESULT must be a folder "
-                                                  "written by 'fluxopt solve'"))
+        problems.append(Problem.coded(name, None, None, "fichier_illisible",
+                                      _("cannot be read ({raison}); RESULT must be a folder written by 'fluxopt solve'"),
+                                      {"raison": type(exc).__name__}))
         return pd.DataFrame(columns=columns)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        problems.append(Problem(name, 1, missing[0], f"column '{missing[0]}' is missing; RESULT must be a folder "
-                                                      "written by 'fluxopt solve'"))
+        problems.append(Problem.coded(name, 1, missing[0], "colonne_manquante",
+                                      _("column '{colonne}' is missing; RESULT must be a folder written by "
+                                        "'fluxopt solve'"), {"colonne": missing[0]}))
         return pd.DataFrame(columns=columns)
     if "qpv" in frame.columns:
         frame["qpv"] = frame["qpv"].astype(str).str.lower().isin(["true", "1", "oui"])
@@ -109,16 +113,19 @@ def read_conventions(folder: str | Path) -> Conventions:
     folder = Path(folder)
     problems: list[Problem] = []
     if not folder.is_dir():
-        raise InstanceError([Problem(str(folder), None, None, "not a folder: RESULT is the folder 'fluxopt solve' wrote")])
+        raise InstanceError([Problem.coded(str(folder), None, None, "resultat_invalide",
+                                           _("not a folder: RESULT is the folder 'fluxopt solve' wrote"))])
     try:
         summary: Any = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise InstanceError([Problem("summary.json", None, None, "missing or not valid JSON: RESULT must be a "
-                                                                 "folder written by 'fluxopt solve'")]) from None
+        raise InstanceError([Problem.coded("summary.json", None, None, "resultat_invalide",
+                                           _("missing or not valid JSON: RESULT must be a folder written by "
+                                             "'fluxopt solve'"))]) from None
     if not isinstance(summary, dict) or not summary.get("has_solution") or not isinstance(summary.get("instance"), dict):
-        raise InstanceError([Problem("summary.json", None, None, "this result has no solution (status "
-                                                                 f"{summary.get('status') if isinstance(summary, dict) else '?'}): "
-                                                                 "there are no conventions to draw a bilan of")])
+        status = summary.get("status") if isinstance(summary, dict) else "?"
+        raise InstanceError([Problem.coded("summary.json", None, None, "resultat_sans_solution",
+                                           _("this result has no solution (status {statut}): there are no "
+                                             "conventions to draw a bilan of"), {"statut": str(status)})])
     parts = _csv(folder, "parts.csv", ["bailleur", "reservataire", "type", "flux_pct"], problems)
     segments = _csv(folder, "segments.csv", ["bailleur", "commune", "epci", "qpv", "titulaire"], problems)
     cil = _csv(folder, "cil.csv", ["epci", "objectif", "taux"], problems)
@@ -128,8 +135,9 @@ def read_conventions(folder: str | Path) -> Conventions:
         policy = Policy(str(politique.get("nom", "")), "summary.json", dict(politique["valeurs"]))
         policy.part_min_prioritaires, policy.values["report.part"], policy.values["report.plafond"]  # noqa: B018
     except (KeyError, TypeError):
-        problems.append(Problem("summary.json", None, "politique", "the policy values are missing; RESULT must be "
-                                                                   "a folder written by 'fluxopt solve' (version 2)"))
+        problems.append(Problem.coded("summary.json", None, "politique", "politique_manquante",
+                                      _("the policy values are missing; RESULT must be a folder written by "
+                                        "'fluxopt solve' (version 2)")))
     if problems:
         raise InstanceError(problems)
     seg, links = _split(segments)
@@ -148,9 +156,9 @@ def with_instance(conv: Conventions, instance: Instance) -> tuple[Conventions, l
     letters), and a warning when the instance is not the one the result was solved from."""
     warnings = []
     if conv.sha256 and instance.sha256 != conv.sha256:
-        warnings.append(Problem(Path(instance.source).name, None, None, "this instance is not the one the result was "
-                                                                        "solved from (its SHA-256 differs): only its "
-                                                                        "names are used", "warning"))
+        warnings.append(Problem.coded(Path(instance.source).name, None, None, "instance_differente",
+                                      _("this instance is not the one the result was solved from (its SHA-256 "
+                                        "differs): only its names are used"), severity="warning"))
     res = instance.reservataires[["reservataire", "type", "nom"]]
     known = pd.concat([res, conv.reservataires[~conv.reservataires["reservataire"].isin(res["reservataire"])]])
     names = instance.bailleurs[["bailleur", "nom"]]

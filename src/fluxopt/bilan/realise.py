@@ -96,29 +96,41 @@ def _check(frame: pd.DataFrame, source: str, conv: Conventions, bad: dict[str, s
         for r in frame[mask].to_dict("records"):
             found.append((int(r["row"]), order, make(r)))
 
-    add(ok("bailleur") & ~known_b, 0, lambda r: Problem(
-        source, int(r["row"]), "bailleur", f"bailleur '{r['bailleur']}' has no segment in the conventions of year "
-                                           f"{conv.annee}{closest(r['bailleur'], bailleurs)}"))
+    add(ok("bailleur") & ~known_b, 0, lambda r: Problem.coded(
+        source, int(r["row"]), "bailleur", "bailleur_sans_convention",
+        _("bailleur '{bailleur}' has no segment in the conventions of year {annee}"),
+        {"bailleur": r["bailleur"], "annee": conv.annee}, suffix=closest(r["bailleur"], bailleurs)))
     communes = conv.segments.groupby("bailleur")["commune"].agg(lambda c: sorted(set(c))).to_dict()
-    add(ok("bailleur", "commune", "qpv") & known_b & ~known_seg, 1, lambda r: Problem(
-        source, int(r["row"]), "commune", f"bailleur '{r['bailleur']}' has no segment in commune {r['commune']} "
-                                          f"{'inside' if r['qpv'] else 'outside'} QPV"
-                                          f"{closest(r['commune'], communes.get(r['bailleur'], []))}"))
-    add(ok("titulaire") & ~known_h, 2, lambda r: Problem(
-        source, int(r["row"]), "titulaire", f"'{r['titulaire']}' is neither a réservataire of the conventions nor "
-                                            f"'bailleur', 'mutation' or 'relogement'{closest(r['titulaire'], holders)}"))
-    add(ok("titulaire", "bailleur", "commune", "qpv") & known_h & reservataire & known_seg & ~linked, 3, lambda r: Problem(
-        source, int(r["row"]), "titulaire", f"'{r['titulaire']}' has no convention with '{r['bailleur']}' covering "
-                                            f"commune {r['commune']}: these dwellings count in the realised base of "
-                                            "the other réservataires, in no gap", "warning"))
-    add(ok("proposes", "attribues") & (frame["attribues"] > frame["proposes"]), 4, lambda r: Problem(
-        source, int(r["row"]), "attribues", f"{r['attribues']} dwellings let but only {r['proposes']} proposed; "
-                                            "'attribues' counts the proposed dwellings that were let, so it is at "
-                                            "most 'proposes'"))
-    for order, (col, what) in enumerate((("q1", "first-quartile households"), ("prioritaires", "priority households"))):
-        add(ok(col, "attribues") & (frame[col] > frame["attribues"]), 5 + order, lambda r, col=col, what=what: Problem(
-            source, int(r["row"]), col, f"{r[col]} {what} among {r['attribues']} dwellings let; '{col}' counts some "
-                                        "of the 'attribues', so it is at most 'attribues'"))
+    add(ok("bailleur", "commune", "qpv") & known_b & ~known_seg, 1, lambda r: Problem.coded(
+        source, int(r["row"]), "commune", "segment_sans_convention",
+        _("bailleur '{bailleur}' has no segment in commune {commune} inside QPV") if r["qpv"]
+        else _("bailleur '{bailleur}' has no segment in commune {commune} outside QPV"),
+        {"bailleur": r["bailleur"], "commune": r["commune"], "qpv": bool(r["qpv"])},
+        suffix=closest(r["commune"], communes.get(r["bailleur"], []))))
+    add(ok("titulaire") & ~known_h, 2, lambda r: Problem.coded(
+        source, int(r["row"]), "titulaire", "titulaire_inconnu",
+        _("'{titulaire}' is neither a réservataire of the conventions nor 'bailleur', 'mutation' or 'relogement'"),
+        {"titulaire": r["titulaire"]}, suffix=closest(r["titulaire"], holders)))
+    add(ok("titulaire", "bailleur", "commune", "qpv") & known_h & reservataire & known_seg & ~linked, 3,
+        lambda r: Problem.coded(
+            source, int(r["row"]), "titulaire", "titulaire_hors_convention",
+            _("'{titulaire}' has no convention with '{bailleur}' covering commune {commune}: these dwellings count "
+              "in the realised base of the other réservataires, in no gap"),
+            {"titulaire": r["titulaire"], "bailleur": r["bailleur"], "commune": r["commune"]}, "warning"))
+    add(ok("proposes", "attribues") & (frame["attribues"] > frame["proposes"]), 4, lambda r: Problem.coded(
+        source, int(r["row"]), "attribues", "attribues_excessifs",
+        _("{attribues} dwellings let but only {proposes} proposed; 'attribues' counts the proposed dwellings that "
+          "were let, so it is at most 'proposes'"),
+        {"attribues": int(r["attribues"]), "proposes": int(r["proposes"])}))
+    nested = (("q1", _("{nombre} first-quartile households among {attribues} dwellings let; 'q1' counts some of the "
+                       "'attribues', so it is at most 'attribues'")),
+              ("prioritaires", _("{nombre} priority households among {attribues} dwellings let; 'prioritaires' "
+                                 "counts some of the 'attribues', so it is at most 'attribues'")))
+    for order, (col, message) in enumerate(nested):
+        add(ok(col, "attribues") & (frame[col] > frame["attribues"]), 5 + order,
+            lambda r, col=col, message=message: Problem.coded(
+                source, int(r["row"]), col, f"{col}_excessifs", message,
+                {"nombre": int(r[col]), "attribues": int(r["attribues"])}))
     problems += [p for _file, _row, p in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
@@ -127,19 +139,23 @@ def read_realise(path: str | Path, conv: Conventions) -> Realise:
     :class:`InstanceError` lists every problem when any is an error."""
     path = Path(path)
     if not path.is_file():
-        raise InstanceError([Problem(str(path), None, None, "no such file: --realise names a CSV file or an .xlsx workbook")])
+        raise InstanceError([Problem.coded(str(path), None, None, "source_introuvable",
+                                           _("no such file: --realise names a CSV file or an .xlsx workbook"))])
     raw, problems, sha = read_table_file(path, "realise")
     source = raw.source if raw is not None else path.name
     table = typed_table("realise", raw, problems, SPEC)
     if raw is not None and not raw.rows:
-        problems.append(Problem(source, None, None, "'realise' has no rows of data"))
+        problems.append(Problem.coded(source, None, None, "table_vide", _("'{table}' has no rows of data"),
+                                      {"table": "realise"}))
     columns = set(raw.columns) if raw is not None else set()
     if table.usable and raw is not None and raw.rows:
         _check(table.frame, source, conv, table.bad, problems)
-    for col, what in (("q1", "the CIL targets"), ("prioritaires", "the priority households")):
+    optional = (("q1", _("no column '{colonne}': the bilan says nothing of the CIL targets")),
+                ("prioritaires", _("no column '{colonne}': the bilan says nothing of the priority households")))
+    for col, message in optional:
         if raw is not None and col not in columns:
-            problems.append(Problem(source, raw.header_row, col, f"no column '{col}': the bilan says nothing of {what}",
-                                    "warning"))
+            problems.append(Problem.coded(source, raw.header_row, col, "colonne_optionnelle_absente", message,
+                                          {"colonne": col}, "warning"))
     problems.sort(key=lambda p: p.row or 0)  # stable: a row's cell problems, then its checks
     if any(p.severity == "error" for p in problems):
         raise InstanceError(problems)

@@ -36,7 +36,7 @@ from fluxopt.instance import Instance, build_instance
 from fluxopt.policy import available_policies
 from fluxopt.problems import InstanceError, Problem, UsageError
 from fluxopt.readers import RawInstance, read_raw
-from fluxopt.i18n import using
+from fluxopt.i18n import _, using
 from fluxopt.jsondoc import instance_summary, problems_list, result_document
 from fluxopt.service.uploads import ServiceProblem, check_workbook, unpack_folder
 from fluxopt.write import write_result
@@ -92,23 +92,26 @@ def _service_problems(raw: RawInstance, task: Task) -> list[Problem]:
     known = available_policies()
     for where, name in (("politique", named), ("options", task.politique)):
         if isinstance(name, str) and name and name not in known:
-            problems.append(ServiceProblem(raw.meta_source if where == "politique" else "options", None, "politique",
-                                           f"le service n'accepte que les politiques nommées ({', '.join(known)}), "
-                                           f"pas {name[:60]!r}", code="politique_non_nommee"))
+            problems.append(ServiceProblem.coded(
+                raw.meta_source if where == "politique" else "options", None, "politique", "politique_non_nommee",
+                _("the service accepts only the named policies ({connues}), not '{politique}'"),
+                {"connues": ", ".join(known), "politique": name[:60]}))
     sizes = {name: len(table.rows) for name, table in raw.tables.items()}
     if sizes.get("patrimoine", 0) > task.max_segments:
-        problems.append(ServiceProblem(raw.tables["patrimoine"].source, None, None,
-                                       f"l'instance a {sizes['patrimoine']} segments ; le service en accepte "
-                                       f"{task.max_segments} au plus", code="instance_trop_grande"))
+        problems.append(ServiceProblem.coded(raw.tables["patrimoine"].source, None, None, "instance_trop_grande",
+                                             _("the instance has {segments} segments; the service accepts "
+                                               "{maximum} at most"),
+                                             {"segments": sizes["patrimoine"], "maximum": task.max_segments}))
     if sizes.get("stock", 0) > task.max_droits:
-        problems.append(ServiceProblem(raw.tables["stock"].source, None, None,
-                                       f"l'instance a {sizes['stock']} droits ; le service en accepte {task.max_droits} "
-                                       "au plus", code="instance_trop_grande"))
+        problems.append(ServiceProblem.coded(raw.tables["stock"].source, None, None, "instance_trop_grande",
+                                             _("the instance has {droits} rights; the service accepts {maximum} at most"),
+                                             {"droits": sizes["stock"], "maximum": task.max_droits}))
     limit = task.max_segments_synchrone
     if limit is not None and sizes.get("patrimoine", 0) > limit:
-        problems.append(ServiceProblem(raw.tables["patrimoine"].source, None, None,
-                                       f"l'instance a {sizes['patrimoine']} segments : au-delà de {limit}, soumettez-la "
-                                       "en travail asynchrone (POST /api/v1/travaux)", code="trop_grande_pour_synchrone"))
+        problems.append(ServiceProblem.coded(raw.tables["patrimoine"].source, None, None, "trop_grande_pour_synchrone",
+                                             _("the instance has {segments} segments: beyond {limite}, submit it as "
+                                               "an asynchronous job (POST /api/v1/travaux)"),
+                                             {"segments": sizes["patrimoine"], "limite": limit}))
     return problems
 
 
@@ -126,8 +129,13 @@ def _step(folder: Path, etape: str) -> None:
 
 
 def run(task: Task, folder_name: str) -> None:
-    """The body of a worker process: do ``task`` on the job folder ``folder_name`` and write ``sortie.json``."""
-    folder = Path(folder_name)
+    """The body of a worker process: do ``task`` on the job folder ``folder_name`` and write ``sortie.json``.
+    What people read (problems, result) is in the task's language, French unless asked otherwise."""
+    with using(task.langue):
+        _run(task, Path(folder_name))
+
+
+def _run(task: Task, folder: Path) -> None:
     try:
         _step(folder, "lecture")
         instance = _load(task, folder)
