@@ -219,3 +219,18 @@ def test_summary_warnings_carry_code_and_params(tmp_path: Path) -> None:
     expired = next(w for w in warnings if w["code"] == "droits_expires")
     assert expired["params"] == {"reservataire": "AL", "logements": 10, "bailleur": "B1", "commune": "33063",
                                  "fin_droits": 2020, "annee": 2025}
+
+
+def test_refusals_of_the_documents_and_of_the_options_are_french_by_default(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
+    runner = CliRunner()
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    rapport = runner.invoke(main, ["rapport", str(empty), "-o", str(tmp_path / "r.pdf")])
+    assert rapport.exit_code == 2 and "Traceback" not in rapport.output
+    assert "ce n'est pas un dossier de résultats de fluxopt : summary.json manque" in rapport.output
+    with using("fr"), pytest.raises(fluxopt.UsageError, match="time_limit doit être un nombre positif de secondes"):
+        fluxopt.solve(ROOT / "instances" / "exemple", time_limit=-1)
+    with using("en"), pytest.raises(fluxopt.UsageError, match="time_limit must be a positive number of seconds"):
+        fluxopt.solve(ROOT / "instances" / "exemple", time_limit=-1)

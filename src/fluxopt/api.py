@@ -9,7 +9,7 @@ import time
 from typing import Any, Mapping
 
 from fluxopt.builder import Build, InstanceSource, PolicySource, build
-from fluxopt.i18n import resolve, using
+from fluxopt.i18n import _, resolve, using
 from fluxopt.problems import UsageError
 from fluxopt.result import Options, Result, make_result
 from fluxopt.solvers import DEFAULT_SOLVER, check_solver
@@ -23,7 +23,7 @@ def _check_time_limit(time_limit: Any) -> float | None:
         return None
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0 \
             or time_limit == float("inf"):
-        raise UsageError(f"time_limit must be a positive number of seconds, not {time_limit!r}")
+        raise UsageError(_("time_limit must be a positive number of seconds, not {valeur}").format(valeur=f"{time_limit!r:.40}"))
     return float(time_limit)
 
 

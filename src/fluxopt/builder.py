@@ -17,6 +17,7 @@ from fluxopt.flux import Baseline, compute_baseline
 from fluxopt.instance import Instance, load_instance
 from fluxopt.lp import SECONDS_PER_NONZERO, LinearProgram, SizeEstimate, build_lp, estimate_size
 from fluxopt.policy import Policy, resolve_policy
+from fluxopt.i18n import _
 from fluxopt.problems import ModelTooLarge, TimeLimitReached, UsageError
 
 #: Share of the available memory a model may take when no ``memory_limit`` is given.
@@ -69,7 +70,7 @@ def memory_budget(memory_limit: float | None = None) -> int | None:
     if memory_limit is not None:
         if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float)) \
                 or not math.isfinite(memory_limit) or memory_limit <= 0:
-            raise UsageError(f"memory_limit must be a positive number of GiB, not {memory_limit!r:.40}")
+            raise UsageError(_("memory_limit must be a positive number of GiB, not {valeur}").format(valeur=f"{memory_limit!r:.40}"))
         return int(memory_limit * 2**30)
     available = available_memory()
     return None if available is None else int(MEMORY_SHARE * available)

@@ -20,6 +20,7 @@ from fluxopt.documents.content import AnnexBuilder
 from fluxopt.documents.dossier import Dossier, load_dossier
 from fluxopt.documents.markup import FIXED_ZIP_DATE, DocxWriter, parse
 from fluxopt.documents.report import markup_environment, typst_pdf
+from fluxopt.i18n import _
 from fluxopt.problems import UsageError
 from fluxopt.result import Result
 
@@ -44,7 +45,8 @@ def render_annex(builder: AnnexBuilder, pair: dict) -> str:
 
 def _check_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / INDEX_FILE).is_file())):
-        raise UsageError(f"{out} exists and is not an earlier annexes folder (no {INDEX_FILE}): choose another --out")
+        raise UsageError(_("{dossier} exists and is not an earlier annexes folder (no {index}): choose another --out")
+                         .format(dossier=out, index=INDEX_FILE))
 
 
 def write_annexes(source: Result | Dossier | str | Path, out: str | Path, *, pdf: bool = False,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from fluxopt.instance import Instance, load_instance
 from fluxopt.policy import Policy
+from fluxopt.i18n import _
 from fluxopt.problems import InstanceError, Problem, UsageError
 from fluxopt.result import Result
 
@@ -50,7 +51,8 @@ class Dossier:
 def from_result(result: Result) -> Dossier:
     """A dossier from a solve done in this process."""
     if not result.has_solution:
-        raise UsageError(f"the result has no solution (status {result.status.value}): there is nothing to document")
+        raise UsageError(_("the result has no solution (status {statut}): there is nothing to document")
+                         .format(statut=result.status.value))
     return Dossier(result.summary.to_dict(), result.shares, result.segments, result.cil, result.bailleurs,
                    result.instance, result.policy)
 
@@ -71,18 +73,20 @@ def _find_instance(folder: Path, summary: dict[str, Any], instance: str | Path |
     tried = []
     for path in paths:
         if not path.exists():
-            tried.append(f"{path} (absent)")
+            tried.append(_("{chemin} (absent)").format(chemin=path))
             continue
         try:
             inst = load_instance(path)
         except InstanceError:
-            tried.append(f"{path} (not a valid instance)")
+            tried.append(_("{chemin} (not a valid instance)").format(chemin=path))
             continue
         if inst.sha256 == sha:
             return inst
-        tried.append(f"{path} (SHA-256 {inst.sha256[:12]}…, not {sha[:12]}…: the instance changed since the solve)")
-    raise UsageError(f"the instance '{source}' solved in {folder} was not found with the same content; tried "
-                     + "; ".join(tried) + ". Give it with --instance PATH (instance=... from Python)")
+        tried.append(_("{chemin} (SHA-256 {trouve}…, not {attendu}…: the instance changed since the solve)")
+                     .format(chemin=path, trouve=inst.sha256[:12], attendu=sha[:12]))
+    raise UsageError(_("the instance '{source}' solved in {dossier} was not found with the same content; tried "
+                       "{essais}. Give it with --instance PATH (instance=... from Python)")
+                     .format(source=source, dossier=folder, essais="; ".join(tried)))
 
 
 def from_folder(folder: str | Path, *, instance: str | Path | None = None) -> Dossier:
@@ -92,26 +96,31 @@ def from_folder(folder: str | Path, *, instance: str | Path | None = None) -> Do
     path = folder / SUMMARY_FILE
     problems: list[Problem] = []
     if not path.is_file():
-        raise InstanceError([Problem(str(path), None, None, "this is not a fluxopt result folder: summary.json is missing")])
+        raise InstanceError([Problem.coded(str(path), None, None, "resultat_invalide",
+                                           _("this is not a fluxopt result folder: summary.json is missing"))])
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InstanceError([Problem(str(path), None, None, f"summary.json cannot be read: {exc}")]) from None
+        raise InstanceError([Problem.coded(str(path), None, None, "resultat_invalide", _("summary.json cannot be read: {raison}"),
+                                           {"raison": str(exc)})]) from None
     if not isinstance(summary, dict) or not {"status", "instance", "politique"} <= set(summary):
-        raise InstanceError([Problem(str(path), None, None, "summary.json is not the summary of a fluxopt result")])
+        raise InstanceError([Problem.coded(str(path), None, None, "resultat_invalide",
+                                           _("summary.json is not the summary of a fluxopt result"))])
     if not summary.get("has_solution", summary.get("status") == "optimal"):
-        raise UsageError(f"the result in {folder} has no solution (status {summary.get('status')}): "
-                         "there is nothing to document")
+        raise UsageError(_("the result in {dossier} has no solution (status {statut}): there is nothing to document")
+                         .format(dossier=folder, statut=summary.get("status")))
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         file = folder / f"{name}.csv"
         if not file.is_file():
-            problems.append(Problem(str(file), None, None, f"{name}.csv is missing from the result folder"))
+            problems.append(Problem.coded(str(file), None, None, "fichier_manquant",
+                                          _("{fichier} is missing from the result folder"), {"fichier": file.name}))
             continue
         try:
             tables[name] = pd.read_csv(file, dtype=ID_COLUMNS, keep_default_na=False, na_values=[""])
         except (OSError, ValueError) as exc:
-            problems.append(Problem(str(file), None, None, f"{name}.csv cannot be read: {exc}"))
+            problems.append(Problem.coded(str(file), None, None, "fichier_illisible", _("{fichier} cannot be read: {raison}"),
+                                          {"fichier": file.name, "raison": str(exc)}))
     if problems:
         raise InstanceError(problems)
     inst = _find_instance(folder, summary, instance)

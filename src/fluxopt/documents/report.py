@@ -17,6 +17,7 @@ import matplotlib
 from fluxopt.documents.charts import Chart, paired_bars
 from fluxopt.documents.content import OBJECTIVE_LABELS, fr_number, fr_pct, report_context
 from fluxopt.documents.dossier import Dossier, load_dossier
+from fluxopt.i18n import _
 from fluxopt.problems import UsageError
 from fluxopt.result import Result
 
@@ -136,7 +137,7 @@ def write_report(source: Result | Dossier | str | Path, out: str | Path, *, inst
     instance is not found by its recorded name."""
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise UsageError(f"the report is written as .html or .pdf, not '{out.suffix or out.name}'")
+        raise UsageError(_("the report is written as .html or .pdf, not '{format}'").format(format=out.suffix or out.name))
     dossier = source if isinstance(source, Dossier) else load_dossier(source, instance=instance)
     if out.suffix.lower() == ".pdf":
         write_bytes(out, render_pdf(dossier))

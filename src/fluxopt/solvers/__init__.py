@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from fluxopt.lp import LinearProgram
+from fluxopt.i18n import _
 from fluxopt.problems import UsageError
 from fluxopt.solution import Termination
 
@@ -72,10 +73,12 @@ def open_backend(lp: LinearProgram, solver: str = DEFAULT_SOLVER) -> Backend:
 def check_solver(solver: str) -> None:
     """Raise :class:`~fluxopt.problems.UsageError` unless ``solver`` can run here."""
     if not isinstance(solver, str) or not solver.replace("_", "").replace("-", "").isalnum() or not solver.isascii():
-        raise UsageError(f"solver must be a solver name such as highs, appsi_highs or glpk, not {solver!r:.60}")
+        raise UsageError(_("solver must be a solver name such as highs, appsi_highs or glpk, not {valeur}")
+                         .format(valeur=f"{solver!r:.60}"))
     if solver == DEFAULT_SOLVER:
         return
     from fluxopt.solvers.pyomo_backend import solver_available
 
     if not solver_available(solver):
-        raise UsageError(f"solver '{solver}' is not installed or not known to Pyomo (try highs, appsi_highs or glpk)")
+        raise UsageError(_("solver '{solveur}' is not installed or not known to Pyomo (try highs, appsi_highs or glpk)")
+                         .format(solveur=solver))

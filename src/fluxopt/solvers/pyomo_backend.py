@@ -14,6 +14,7 @@ from pyomo.opt import TerminationCondition as Condition
 
 from fluxopt.lp import LinearProgram
 from fluxopt.model import build_model, model_columns, model_rows
+from fluxopt.i18n import _
 from fluxopt.problems import UsageError
 from fluxopt.solution import Termination
 from fluxopt.solvers import RunOutcome
@@ -49,7 +50,7 @@ class PyomoBackend:
 
     def __init__(self, lp: LinearProgram, name: str):
         if not solver_available(name):
-            raise UsageError(f"solver '{name}' is not installed or not known to Pyomo")
+            raise UsageError(_("solver '{solveur}' is not installed or not known to Pyomo").format(solveur=name))
         self.lp = lp
         self.name = name
         self.opt = pyo.SolverFactory(name)
