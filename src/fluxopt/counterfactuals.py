@@ -1,0 +1,171 @@
+"""Counterfactual solves: relax one constraint of the LP, solve the stages again, read every share.
+
+A :class:`Relaxation` names one constraint of SPEC §4 (a cap at one bailleur, a CIL target of
+one EPCI, the QPV balance or the uniform rate of one pair, the capacity of one segment, one
+agreement); :func:`relax` makes a relaxed copy of the pure :class:`~fluxopt.lp.LinearProgram`
+(bounds or the tolerance's coefficients changed; the original is untouched). The exact
+relaxations are defined in models/FORMULATION.md ("Counterfactual explanations").
+
+:func:`solve_relaxations` solves one relaxed LP per relaxation, in a process pool of ``jobs``
+workers; each solve depends on its relaxation only, so the outcome does not depend on the job
+count. With HiGHS, each stage of a relaxed LP starts from the basis the same stage ended on in
+the unrelaxed solve (``warm``): a valid starting point whatever the relaxation, since the rows
+and columns are the same; statuses at a bound that the relaxation removed are moved to the
+other bound.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Hashable, Iterable, Sequence
+
+import numpy as np
+
+from fluxopt.lp import INF, LinearProgram
+from fluxopt.policy import Policy
+from fluxopt.solution import Termination
+from fluxopt.solvers import DEFAULT_SOLVER
+from fluxopt.solvers.highs import Basis, WarmHighsBackend
+from fluxopt.stages import run_stages
+
+#: The kinds of relaxation, by the code of the reason they check.
+KINDS = ("plafond", "capacite", "equilibre_qpv", "prefet_uniforme", "cil_hors_qpv", "cil_qpv", "accord")
+#: A cap is raised by this many points of the bailleur's flux.
+CAP_STEP = 0.05
+#: A segment's flux base is raised by this share of it, and by at least CAPACITY_MIN dwellings.
+CAPACITY_STEP = 0.10
+CAPACITY_MIN = 1.0
+#: The QPV tolerance of a pair is multiplied by this; a tolerance of 0 becomes TOLERANCE_MIN.
+TOLERANCE_FACTOR = 2.0
+TOLERANCE_MIN = 0.05
+
+
+@dataclass(frozen=True, order=True)
+class Relaxation:
+    """One constraint to relax: ``kind`` (one of :data:`KINDS`) and the index of its rows
+    (``plafond``: (cap key, bailleur); ``capacite``: a segment key; ``equilibre_qpv`` and
+    ``accord``: (bailleur, réservataire); ``prefet_uniforme``: (réservataire, bailleur);
+    ``cil_hors_qpv``/``cil_qpv``: (epci,))."""
+
+    kind: str
+    index: tuple[Hashable, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A relaxed solve: ``relaxed`` the relaxed value (a rate, a tolerance, dwellings; None when the
+    constraint is removed), ``shares`` X[b, r] per active pair (None without a solution)."""
+
+    relaxation: Relaxation
+    termination: Termination
+    relaxed: float | None
+    shares: np.ndarray | None
+    seconds: float
+
+
+def _position(lp: LinearProgram, block: str, key: Hashable) -> int:
+    b = lp.rows[block]
+    return b.start + list(b.index).index(key)
+
+
+def _flux_of_bailleur(lp: LinearProgram, bailleur: Hashable) -> float:
+    return float(sum(f for s, f in zip(lp.segments, lp.F.tolist()) if s[0] == bailleur))
+
+
+def relax(lp: LinearProgram, policy: Policy, relaxation: Relaxation) -> tuple[LinearProgram, float | None]:
+    """A copy of ``lp`` with ``relaxation`` applied, and the relaxed value (None: removed)."""
+    kind, index = relaxation.kind, relaxation.index
+    if kind == "plafond":
+        key, b = index
+        rate = policy.plafonds[str(key)] + CAP_STEP
+        upper = lp.row_upper.copy()
+        upper[_position(lp, "plafond", (key, b))] = rate * _flux_of_bailleur(lp, b)
+        return replace(lp, row_upper=upper), rate
+    if kind == "capacite":
+        i = _position(lp, "capacite", index)
+        f = float(lp.row_upper[i])
+        more = max(CAPACITY_MIN, CAPACITY_STEP * f)
+        lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
+        lower[i] = upper[i] = f + more
+        return replace(lp, row_lower=lower, row_upper=upper), more
+    if kind in ("cil_hors_qpv", "cil_qpv"):
+        i = _position(lp, kind, index[0])
+        lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
+        lower[i], upper[i] = -INF, INF
+        return replace(lp, row_lower=lower, row_upper=upper), None
+    if kind == "prefet_uniforme":
+        r, b = index
+        block = lp.rows["prefet_uniforme"]
+        rows = [block.start + k for k, key in enumerate(block.index) if key[0] == r and key[1] == b]  # type: ignore[index]
+        lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
+        lower[rows], upper[rows] = -INF, INF
+        return replace(lp, row_lower=lower, row_upper=upper), None
+    if kind == "accord":
+        j = lp.columns["X"].start + list(lp.columns["X"].index).index(index)
+        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+        lower[j], upper[j] = 0.0, INF
+        return replace(lp, col_lower=lower, col_upper=upper), None
+    if kind == "equilibre_qpv":
+        tol = policy.tolerance_qpv
+        wider = TOLERANCE_FACTOR * tol if tol > 0 else TOLERANCE_MIN
+        x_col = lp.columns["X"].start + list(lp.columns["X"].index).index(index)
+        value = lp.value.copy()
+        # max row: x_qpv - (theta + tol) X <= 0; min row: -x_qpv + (theta - tol) X <= 0.
+        for block, sign in (("equilibre_qpv_max", 1.0), ("equilibre_qpv_min", -1.0)):
+            i = _position(lp, block, index)
+            at = lp.start[i] + int(np.flatnonzero(lp.index[lp.start[i]:lp.start[i + 1]] == x_col)[0])
+            value[at] -= wider - tol
+        return replace(lp, value=value), wider
+    raise ValueError(f"unknown relaxation {kind!r}")
+
+
+def base_bases(lp: LinearProgram, policy: Policy) -> list[Basis]:
+    """The basis HiGHS ends each stage on when solving ``lp`` itself (the warm starts)."""
+    backend = WarmHighsBackend(lp)
+    run_stages(lp, policy, solver=backend)
+    return backend.bases
+
+
+#: A worker's LP, policy, warm starts and solver (set once per process by :func:`_start`).
+_STATE: tuple[LinearProgram, Policy, list[Basis] | None, str] | None = None
+
+
+def _start(lp: LinearProgram, policy: Policy, bases: list[Basis] | None, solver: str) -> None:
+    global _STATE
+    _STATE = (lp, policy, bases, solver)
+
+
+def _solve_one(relaxation: Relaxation) -> Outcome:
+    assert _STATE is not None
+    lp, policy, bases, solver = _STATE
+    t0 = time.perf_counter()
+    relaxed_lp, relaxed = relax(lp, policy, relaxation)
+    backend = WarmHighsBackend(relaxed_lp, bases) if solver == DEFAULT_SOLVER else solver
+    solution = run_stages(relaxed_lp, policy, solver=backend)
+    shares = None if solution.values is None or solution.termination is not Termination.OPTIMAL \
+        else relaxed_lp.X(solution.values).copy()
+    return Outcome(relaxation, solution.termination, relaxed, shares, time.perf_counter() - t0)
+
+
+def solve_relaxations(lp: LinearProgram, policy: Policy, relaxations: Iterable[Relaxation], *, jobs: int = 1,
+                      warm: bool = True, solver: str = DEFAULT_SOLVER) -> dict[Relaxation, Outcome]:
+    """Solve each relaxation once (``jobs`` processes; 1: in this process), in a stable order.
+
+    ``warm`` (HiGHS only) starts each stage from the unrelaxed solve's basis of that stage."""
+    todo: Sequence[Relaxation] = sorted(set(relaxations), key=repr)
+    if not todo:
+        return {}
+    bases = base_bases(lp, policy) if warm and solver == DEFAULT_SOLVER else None
+    args = (lp, policy, bases, solver)
+    if jobs <= 1 or len(todo) == 1:
+        _start(*args)
+        outcomes = [_solve_one(r) for r in todo]
+    else:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context, initializer=_start, initargs=args) as pool:
+            outcomes = list(pool.map(_solve_one, todo))
+    return {o.relaxation: o for o in outcomes}
