@@ -98,8 +98,9 @@ def relax(lp: LinearProgram, policy: Policy, relaxation: Relaxation) -> tuple[Li
         return replace(lp, row_lower=lower, row_upper=upper), None
     if kind == "prefet_uniforme":
         r, b = index
-        block = lp.rows["prefet_uniforme"]
-        rows = [block.start + k for k, key in enumerate(block.index) if key[0] == r and key[1] == b]  # type: ignore[index]
+        uniform = lp.rows["prefet_uniforme"]
+        rows = [uniform.start + k for k, key in enumerate(uniform.index)
+                if key[0] == r and key[1] == b]  # type: ignore[index]
         lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
         lower[rows], upper[rows] = -INF, INF
         return replace(lp, row_lower=lower, row_upper=upper), None
@@ -113,9 +114,10 @@ def relax(lp: LinearProgram, policy: Policy, relaxation: Relaxation) -> tuple[Li
         wider = TOLERANCE_FACTOR * tol if tol > 0 else TOLERANCE_MIN
         x_col = lp.columns["X"].start + list(lp.columns["X"].index).index(index)
         value = lp.value.copy()
-        # max row: x_qpv - (theta + tol) X <= 0; min row: -x_qpv + (theta - tol) X <= 0.
-        for block, sign in (("equilibre_qpv_max", 1.0), ("equilibre_qpv_min", -1.0)):
-            i = _position(lp, block, index)
+        # max row: x_qpv - (theta + tol) X <= 0; min row: -x_qpv + (theta - tol) X <= 0: in both,
+        # X's coefficient goes down by the added tolerance.
+        for name in ("equilibre_qpv_max", "equilibre_qpv_min"):
+            i = _position(lp, name, index)
             at = lp.start[i] + int(np.flatnonzero(lp.index[lp.start[i]:lp.start[i + 1]] == x_col)[0])
             value[at] -= wider - tol
         return replace(lp, value=value), wider

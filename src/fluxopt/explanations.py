@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
 from fluxopt.counterfactuals import Relaxation, solve_relaxations
 from fluxopt.flux import Baseline
@@ -103,6 +104,9 @@ COUNTERFACTUALS = {
     "cil_qpv": N_("without this target, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
     "accord": N_("without this agreement, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
 }
+#: The columns of ``sensibilite.csv`` (docs/resultats.md).
+SENSITIVITY_COLUMNS = ["bailleur", "reservataire", "cible", "logements", "sens", "raison", "contrainte",
+                       "relachement", "valeur_relachee", "logements_relaches", "texte"]
 #: The réservataire types in words, for a holder without a name.
 TYPE_LABELS = {
     "prefet": N_("the préfet"), "prefet_agents": N_("the préfet (State employees)"),
@@ -211,6 +215,20 @@ class Explanation:
     #: How many counterfactual solves ran, and their wall-clock seconds.
     solves: int = 0
     seconds: float = 0.0
+
+    def sensitivity(self) -> pd.DataFrame:
+        """One row per departing pair and checked reason (``sensibilite.csv``, columns
+        :data:`SENSITIVITY_COLUMNS`): what binds, and the share once it is relaxed."""
+        rows = []
+        for p in self.pairs:
+            for r in p.reasons:
+                q = r.params
+                rows.append({"bailleur": p.bailleur, "reservataire": p.reservataire, "cible": round(p.cible, 6),
+                             "logements": round(p.logements, 6), "sens": p.sens, "raison": r.code,
+                             "contrainte": q.get("contrainte", ""), "relachement": q.get("relachement", ""),
+                             "valeur_relachee": q.get("relache"), "logements_relaches": q.get("contrefactuel"),
+                             "texte": r.text})
+        return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
 
     def is_empty(self) -> bool:
         """True when no target moved, the proposal equals the targets and every CIL target is met."""
@@ -454,6 +472,12 @@ def _candidates(result: Result, values: np.ndarray, departing: list[tuple[str, s
     return out
 
 
+def _constraint_name(relaxation: Relaxation) -> str:
+    """``plafond[prefet,B1]``: the relaxed constraint's stable name (kind and index)."""
+    index = relaxation.index
+    return relaxation.kind + index_name(index[0] if len(index) == 1 else index)
+
+
 def _checked_reason(namer: _Namer, relaxation: Relaxation, upper: float) -> Reason:
     """The reason a relaxation checks, without its counterfactual yet."""
     kind, index = relaxation.kind, relaxation.index
@@ -503,7 +527,8 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
             toward = (now - pair.logements) * (1.0 if pair.ecart < 0 else -1.0)
             if toward > MOVE_TOL * max(1.0, pair.cible):
                 reason = _checked_reason(namer, relaxation, upper)
-                params = {**reason.params, "sens": pair.sens, "relachement": relaxation.kind, "relache": outcome.relaxed,
+                params = {**reason.params, "sens": pair.sens, "relachement": relaxation.kind,
+                          "contrainte": _constraint_name(relaxation), "relache": outcome.relaxed,
                           "actuel": pair.logements, "contrefactuel": round(now, 6)}
                 moves.append((-toward, Reason(reason.code, params)))
         moves.sort(key=lambda m: (m[0], m[1].code, repr(sorted(m[1].params.items()))))
