@@ -4,14 +4,15 @@ A :class:`Relaxation` names one constraint of SPEC §4 (a cap at one bailleur, a
 one EPCI, the QPV balance or the uniform rate of one pair, the capacity of one segment, one
 agreement); :func:`relax` makes a relaxed copy of the pure :class:`~fluxopt.lp.LinearProgram`
 (bounds or the tolerance's coefficients changed; the original is untouched). The exact
-relaxations are defined in models/FORMULATION.md ("Counterfactual explanations").
+relaxations are defined in models/FORMULATION.md ("Counterfactual explanations"); the uniform
+préfet rate is relaxed by building the LP again with the pair not uniform, as the policy would.
 
 :func:`solve_relaxations` solves one relaxed LP per relaxation, in a process pool of ``jobs``
 workers; each solve depends on its relaxation only, so the outcome does not depend on the job
 count. With HiGHS, each stage of a relaxed LP starts from the basis the same stage ended on in
 the unrelaxed solve (``warm``): a valid starting point whatever the relaxation, since the rows
-and columns are the same; statuses at a bound that the relaxation removed are moved to the
-other bound.
+and columns are the same (an LP built again has others: it starts cold); statuses at a bound
+that the relaxation removed are moved to the other bound.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Hashable, Iterable, Sequence
 
 import numpy as np
 
-from fluxopt.lp import INF, LinearProgram
+from fluxopt.flux import Baseline
+from fluxopt.lp import INF, LinearProgram, build_lp
 from fluxopt.policy import Policy
 from fluxopt.solution import Termination
 from fluxopt.solvers import DEFAULT_SOLVER
@@ -75,8 +77,10 @@ def _flux_of_bailleur(lp: LinearProgram, bailleur: Hashable) -> float:
     return float(sum(f for s, f in zip(lp.segments, lp.F.tolist()) if s[0] == bailleur))
 
 
-def relax(lp: LinearProgram, policy: Policy, relaxation: Relaxation) -> tuple[LinearProgram, float | None]:
-    """A copy of ``lp`` with ``relaxation`` applied, and the relaxed value (None: removed)."""
+def relax(lp: LinearProgram, base: Baseline, policy: Policy, relaxation: Relaxation
+          ) -> tuple[LinearProgram, float | None]:
+    """A copy of ``lp`` (built from ``base`` and ``policy``) with ``relaxation`` applied, and the
+    relaxed value (None: removed)."""
     kind, index = relaxation.kind, relaxation.index
     if kind == "plafond":
         key, b = index
@@ -96,14 +100,11 @@ def relax(lp: LinearProgram, policy: Policy, relaxation: Relaxation) -> tuple[Li
         lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
         lower[i], upper[i] = -INF, INF
         return replace(lp, row_lower=lower, row_upper=upper), None
-    if kind == "prefet_uniforme":
+    if kind == "prefet_uniforme":  # the pair as if prefet.uniforme were false for it: other columns and rows
         r, b = index
-        uniform = lp.rows["prefet_uniforme"]
-        rows = [uniform.start + k for k, key in enumerate(uniform.index)
-                if key[0] == r and key[1] == b]  # type: ignore[index]
-        lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
-        lower[rows], upper[rows] = -INF, INF
-        return replace(lp, row_lower=lower, row_upper=upper), None
+        pairs = base.pairs.copy()
+        pairs.loc[(pairs["bailleur"] == b) & (pairs["reservataire"] == r), "uniforme"] = False
+        return build_lp(replace(base, pairs=pairs), policy), None
     if kind == "accord":
         j = lp.columns["X"].start + list(lp.columns["X"].index).index(index)
         lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
@@ -131,29 +132,30 @@ def base_bases(lp: LinearProgram, policy: Policy) -> list[Basis]:
     return backend.bases
 
 
-#: A worker's LP, policy, warm starts and solver (set once per process by :func:`_start`).
-_STATE: tuple[LinearProgram, Policy, list[Basis] | None, str] | None = None
+#: A worker's LP, baseline, policy, warm starts and solver (set once per process by :func:`_start`).
+_STATE: tuple[LinearProgram, Baseline, Policy, list[Basis] | None, str] | None = None
 
 
-def _start(lp: LinearProgram, policy: Policy, bases: list[Basis] | None, solver: str) -> None:
+def _start(lp: LinearProgram, base: Baseline, policy: Policy, bases: list[Basis] | None, solver: str) -> None:
     global _STATE
-    _STATE = (lp, policy, bases, solver)
+    _STATE = (lp, base, policy, bases, solver)
 
 
 def _solve_one(relaxation: Relaxation) -> Outcome:
     assert _STATE is not None
-    lp, policy, bases, solver = _STATE
+    lp, base, policy, bases, solver = _STATE
     t0 = time.perf_counter()
-    relaxed_lp, relaxed = relax(lp, policy, relaxation)
-    backend = WarmHighsBackend(relaxed_lp, bases) if solver == DEFAULT_SOLVER else solver
+    relaxed_lp, relaxed = relax(lp, base, policy, relaxation)
+    same = relaxed_lp.num_col == lp.num_col and relaxed_lp.num_row == lp.num_row  # a basis fits it
+    backend = WarmHighsBackend(relaxed_lp, bases if same else None) if solver == DEFAULT_SOLVER else solver
     solution = run_stages(relaxed_lp, policy, solver=backend)
     shares = None if solution.values is None or solution.termination is not Termination.OPTIMAL \
         else relaxed_lp.X(solution.values).copy()
     return Outcome(relaxation, solution.termination, relaxed, shares, time.perf_counter() - t0)
 
 
-def solve_relaxations(lp: LinearProgram, policy: Policy, relaxations: Iterable[Relaxation], *, jobs: int = 1,
-                      warm: bool = True, solver: str = DEFAULT_SOLVER) -> dict[Relaxation, Outcome]:
+def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxations: Iterable[Relaxation], *,
+                      jobs: int = 1, warm: bool = True, solver: str = DEFAULT_SOLVER) -> dict[Relaxation, Outcome]:
     """Solve each relaxation once (``jobs`` processes; 1: in this process), in a stable order.
 
     ``warm`` (HiGHS only) starts each stage from the unrelaxed solve's basis of that stage."""
@@ -161,10 +163,14 @@ def solve_relaxations(lp: LinearProgram, policy: Policy, relaxations: Iterable[R
     if not todo:
         return {}
     bases = base_bases(lp, policy) if warm and solver == DEFAULT_SOLVER else None
-    args = (lp, policy, bases, solver)
+    args = (lp, base, policy, bases, solver)
     if jobs <= 1 or len(todo) == 1:
+        global _STATE
         _start(*args)
-        outcomes = [_solve_one(r) for r in todo]
+        try:
+            outcomes = [_solve_one(r) for r in todo]
+        finally:
+            _STATE = None
     else:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -98,7 +98,8 @@ COUNTERFACTUALS = {
                    "dwellings/year instead of {actuel}"),
     "equilibre_qpv": N_("with the QPV mix within ±{relache} points, the share would be {contrefactuel} "
                         "dwellings/year instead of {actuel}"),
-    "prefet_uniforme": N_("with a rate free in each segment, the share would be {contrefactuel} dwellings/year "
+    "prefet_uniforme": N_("with a rate free in each segment (within the QPV balance), the share would be "
+                          "{contrefactuel} dwellings/year "
                           "instead of {actuel}"),
     "cil_hors_qpv": N_("without this target, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
     "cil_qpv": N_("without this target, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
@@ -510,7 +511,7 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
         return out, 0, 0.0
     candidates = _candidates(result, values, departing)
     t0 = time.perf_counter()
-    outcomes = solve_relaxations(result.lp, result.policy, (r for c in candidates.values() for r, _u in c),
+    outcomes = solve_relaxations(result.lp, result.baseline, result.policy, (r for c in candidates.values() for r, _u in c),
                                  jobs=counterfactuals.jobs, warm=counterfactuals.warm,
                                  solver=result.summary.options.solver)
     seconds = time.perf_counter() - t0

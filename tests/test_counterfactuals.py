@@ -1,0 +1,215 @@
+"""Explanations checked by counterfactual solves: hand-computed shares once one constraint is
+relaxed, and the property that every reason given, relaxed independently through the public
+API, moves its share towards the target."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import fluxopt
+from cli_instances import EXEMPLE, prefet_over_cap
+from conftest import right, segment, write_instance
+from fluxopt.api import solve_built
+from fluxopt.cli import main
+from fluxopt.explanations import SENSITIVITY_COLUMNS, PairExplanation
+from fluxopt.i18n import using
+from test_agreements import RESERVATAIRES, RIGHTS, with_accords
+
+#: The stages fix each optimum up to 1e-6 relative: a share at its target is within 1e-6 T of it.
+STAGE_TOL = 1e-6
+
+
+def pairs_of(result: fluxopt.Result, **options) -> dict[str, PairExplanation]:
+    return {p.reservataire: p for p in fluxopt.explain(result, **options).pairs}
+
+
+def test_issue_example_the_cil_target_not_the_cap_pushes_pref_above() -> None:
+    """exemple with 60 % of Q1 outside QPV. F = 20 (QPV) + 60 + 40 = 120; targets PREF 27, AL 31,
+    BX 8. Outside QPV, 60 of the 100 attributions must go to Q1: the préfet designates up to 90 %
+    Q1, AL 20 %, BX 40 %, the bailleur 50 %. PREF is uniform, so 100/120 of its share is outside
+    QPV: at its cap (36) it brings 0.9 x 30 = 27 Q1; the remaining 70 must bring 33, so
+    0.5 x 70 - 0.3 AL - 0.1 BX >= 33 squeezes AL and BX. PREF at 36 is above its target because
+    of the CIL target: without it every share is at its target (PREF 27, AL 31, BX 8). Raising
+    the cap would raise PREF further: the cap is no reason for PREF, but holds AL and BX below."""
+    got = pairs_of(fluxopt.solve(EXEMPLE, overrides={"cil.part_q1_hors_qpv": 0.6}, keep_duals=True))
+    pref = got["PREF"]
+    assert (pref.cible, pref.logements) == (27.0, pytest.approx(36.0, abs=1e-6))
+    (reason,) = pref.reasons
+    assert reason.code == "cil_hors_qpv" and reason.params["sens"] == "pousse"
+    assert reason.params["relache"] is None and reason.params["contrainte"] == "cil_hors_qpv['243300316']"
+    assert reason.params["contrefactuel"] == pytest.approx(27.0, abs=STAGE_TOL * 27)
+    assert reason.text == ("CIL target outside QPV in EPCI 243300316: 60 % of attributions to Q1 households — "
+                           "pushes the share above its target: without this target, the share would be "
+                           "27.00 dwellings/year instead of 36.00")
+    for holder, target in (("AL", 31.0), ("BX", 8.0)):
+        reasons = {r.code: r for r in got[holder].reasons}
+        assert reasons["cil_hors_qpv"].params["contrefactuel"] == pytest.approx(target, abs=STAGE_TOL * target)
+        cap = reasons["plafond_prefet"]
+        assert (cap.params["sens"], cap.params["relache"]) == ("retient", pytest.approx(0.35))
+        assert cap.params["contrefactuel"] > got[holder].logements
+    with using("fr"):
+        assert reason.text.endswith("pousse la part au-dessus de sa cible : sans cet objectif, la part serait de "
+                                    "27,00 logements par an au lieu de 36,00")
+
+
+def test_a_cap_raised_by_five_points(tmp_path: Path) -> None:
+    """PREF's rights are worth 45 dwellings, its cap 30 % of 120 = 36. At 35 % it would get
+    0.35 x 120 = 42 (< 45; the others keep their targets: 42 + 31 + 8 <= 120, and 35 Q1 outside
+    QPV at 90 % are far above the 25 required). ecart_max is fixed up to 1e-6, so PREF's share
+    is 42 up to 1e-6 x 45 (and the 1e-6 the share is rounded to)."""
+    pref = pairs_of(fluxopt.solve(prefet_over_cap(tmp_path), keep_duals=True))["PREF"]
+    (cap,) = pref.reasons
+    assert cap.code == "plafond_prefet" and cap.params["sens"] == "retient"
+    assert cap.params["relache"] == pytest.approx(0.35)
+    assert cap.params["contrefactuel"] == pytest.approx(42.0, abs=STAGE_TOL * 45 + 1e-6)
+
+
+def test_capacity_and_a_neighbour_agreement(make_instance) -> None:
+    """One segment, F = 100; targets PREF 20, AL 30, COM 10; AL agreed at 75: PREF and COM share
+    the 25 left (16.667 and 8.333, test_agreements). Freeing 10 % of the segment (110) leaves 35:
+    PREF gets its 20. Without AL's agreement AL gets its 30 and PREF its 20. The uniform rate of
+    PREF on its only segment binds but relaxing it moves nothing: it is not given."""
+    folder = with_accords(make_instance([segment("A", False, 1000, 100)], RESERVATAIRES, RIGHTS),
+                          [{"bailleur": "B1", "reservataire": "AL", "logements": 75}])
+    expl = fluxopt.explain(fluxopt.solve(folder, keep_duals=True))
+    got = {p.reservataire: p for p in expl.pairs}
+    assert set(got) == {"AL", "PREF", "COM"}
+    assert [(r.code, r.params["sens"]) for r in got["AL"].reasons] == [("accord", "pousse")]
+    for holder, target in (("PREF", 20.0), ("COM", 10.0)):
+        reasons = {r.code: r for r in got[holder].reasons}
+        assert set(reasons) == {"capacite", "accord_voisin"}
+        assert reasons["capacite"].params["relache"] == 10.0
+        assert reasons["capacite"].params["contrainte"] == "capacite[B1,A,hors_qpv]"
+        for r in reasons.values():
+            assert r.params["sens"] == "retient"
+            assert r.params["contrefactuel"] == pytest.approx(target, abs=STAGE_TOL * target)
+    assert expl.solves == 3  # capacity, AL's agreement, PREF's uniform rate: once each for both pairs
+
+
+def test_output_does_not_depend_on_jobs_and_warm_starts_agree() -> None:
+    result = fluxopt.solve(EXEMPLE, overrides={"cil.part_q1_hors_qpv": 0.6}, keep_duals=True)
+    one = fluxopt.explain(result, jobs=1)
+    two = fluxopt.explain(result, jobs=2)
+    cold = fluxopt.explain(result, warm=False)
+    assert one.to_markdown() == two.to_markdown()
+    assert one.sensitivity().equals(two.sensitivity())
+    for a, b in zip(one.pairs, cold.pairs):
+        assert [r.code for r in a.reasons] == [r.code for r in b.reasons]
+        assert [r.params["contrefactuel"] for r in a.reasons] == \
+            pytest.approx([r.params["contrefactuel"] for r in b.reasons], abs=1e-5)
+
+
+def test_without_counterfactuals_no_reason_is_given() -> None:
+    result = fluxopt.solve(EXEMPLE, overrides={"cil.part_q1_hors_qpv": 0.6}, keep_duals=True)
+    expl = fluxopt.explain(result, counterfactuals=False)
+    assert not expl.checked and expl.solves == 0
+    assert [p.reservataire for p in expl.pairs] == ["AL", "BX", "PREF"] and all(not p.reasons for p in expl.pairs)
+    assert "fluxopt solve --sensibilite" in expl.to_markdown()
+
+
+def test_solve_writes_sensibilite_csv_only_when_asked(tmp_path: Path) -> None:
+    args = ["solve", str(EXEMPLE), "--set", "cil.part_q1_hors_qpv=0.6", "-q"]
+    assert CliRunner().invoke(main, [*args, "-o", str(tmp_path / "plain")]).exit_code == 0
+    assert not (tmp_path / "plain" / "sensibilite.csv").exists()
+    assert "fluxopt solve --sensibilite" in (tmp_path / "plain" / "explication.md").read_text(encoding="utf-8")
+    res = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "s"), "--sensibilite", "--jobs", "2"])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "s" / "sensibilite.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == SENSITIVITY_COLUMNS
+    pref = [r for r in rows if r["reservataire"] == "PREF"]
+    assert [(r["raison"], r["sens"], r["contrainte"]) for r in pref] == \
+        [("cil_hors_qpv", "pousse", "cil_hors_qpv['243300316']")]
+    assert float(pref[0]["logements_relaches"]) == pytest.approx(27.0, abs=1e-4)
+
+
+# Property: a reason given is a constraint whose relaxation, made through the public API, moves
+# the share towards its target. One bailleur, one EPCI, PREF the only uniform pair and AL the only
+# pair with a QPV balance (VB holds in commune B, outside QPV only), so that each policy key below
+# relaxes exactly the one constraint the reason names (models/FORMULATION.md).
+PROPERTY_RESERVATAIRES = [
+    {"reservataire": "PREF", "type": "prefet", "perimetre": ""},
+    {"reservataire": "AL", "type": "action_logement", "perimetre": ""},
+    {"reservataire": "VB", "type": "commune", "perimetre": "B"},
+]
+
+
+@st.composite
+def territories(draw):
+    keys = [("A", False)] + [k for k in (("A", True), ("B", False)) if draw(st.booleans())]
+    patrimoine, stock = [], []
+    for commune, qpv in keys:
+        logements = draw(st.integers(50, 400))
+        liberations = draw(st.integers(5, logements // 4))
+        patrimoine.append(segment(commune, qpv, logements, liberations, epci="E1"))
+        free = logements
+        for r in ("PREF", "AL") + (("VB",) if commune == "B" else ()):
+            reserved = draw(st.integers(0, free // 2))
+            free -= reserved
+            if reserved:
+                stock.append(right(r, commune, qpv, reserved))
+    cil = [{"epci": "E1"}] if draw(st.booleans()) else None
+    bailleurs = [{"bailleur": "B1", "part_q1_min": 0.0, "part_q1_max": draw(st.sampled_from([0.3, 0.5]))}]
+    policy = {
+        "plafonds.prefet": draw(st.sampled_from([0.1, 0.2, 0.3])),
+        "cil.part_q1_hors_qpv": draw(st.sampled_from([0.25, 0.4, 0.6])),
+        "cil.part_autres_qpv": draw(st.sampled_from([0.5, 0.8])),
+        "equilibre.tolerance_qpv": draw(st.sampled_from([0.05, 0.1])),
+    }
+    return patrimoine, stock, cil, bailleurs, policy
+
+
+def _relaxed_share(inst: fluxopt.Instance, policy: dict, pair: tuple[str, str], params: dict) -> float:
+    """The pair's share once the reason's constraint is relaxed independently: a policy key for
+    the rules the policy holds, the segment's flux base in the LP for a capacity."""
+    kind = params["relachement"]
+    if kind == "capacite":  # own_s = F_s + max(1, 10 % F_s) - sum of x: targets and CIL unchanged
+        built = fluxopt.build(inst, overrides=policy)
+        lp = built.lp
+        i = lp.rows["capacite"].start + list(lp.rows["capacite"].index).index(
+            (params["bailleur"], params["commune"], "qpv" if params["qpv"] else "hors_qpv"))
+        lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
+        lower[i] = upper[i] = upper[i] + max(1.0, 0.1 * upper[i])
+        built = dataclasses.replace(built, lp=dataclasses.replace(lp, row_lower=lower, row_upper=upper))
+        result = solve_built(built)
+    else:
+        more = {"plafond": {"plafonds.prefet": policy["plafonds.prefet"] + 0.05},
+                "cil_hors_qpv": {"cil.part_q1_hors_qpv": 0.0},
+                "cil_qpv": {"cil.part_autres_qpv": 0.0},
+                "equilibre_qpv": {"equilibre.tolerance_qpv": 2 * policy["equilibre.tolerance_qpv"]},
+                "prefet_uniforme": {"prefet.uniforme": False}}[kind]
+        result = fluxopt.solve(inst, overrides={**policy, **more})
+    assert result.status == "optimal"
+    row = result.shares.set_index(["bailleur", "reservataire"]).loc[pair]
+    return float(row["logements"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(territories())
+def test_every_reason_relaxed_independently_moves_the_share_towards_its_target(drawn) -> None:
+    patrimoine, stock, cil, bailleurs, policy = drawn
+    with tempfile.TemporaryDirectory() as tmp:
+        named = [r for r in PROPERTY_RESERVATAIRES if r["perimetre"] != "B" or any(p["commune"] == "B"
+                                                                                 for p in patrimoine)]
+        inst = fluxopt.load_instance(write_instance(Path(tmp) / "i", patrimoine, named, stock, cil=cil,
+                                                    bailleurs=bailleurs))
+    result = fluxopt.solve(inst, overrides=policy, keep_duals=True)
+    assert result.status == "optimal"
+    for pair in fluxopt.explain(result).pairs:
+        direction = np.sign(pair.cible - pair.logements)
+        for reason in pair.reasons:
+            event(reason.code)  # pytest --hypothesis-show-statistics: which reasons the draws reach
+            assert reason.params["sens"] == ("retient" if direction > 0 else "pousse")
+            if reason.code == "arbitrage":
+                continue
+            moved = _relaxed_share(inst, policy, (pair.bailleur, pair.reservataire), reason.params)
+            assert (moved - pair.logements) * direction > 1e-5 * max(1.0, pair.cible), (reason.text, moved)
