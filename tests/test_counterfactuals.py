@@ -152,27 +152,33 @@ def territories(draw):
         liberations = draw(st.integers(5, logements // 4))
         patrimoine.append(segment(commune, qpv, logements, liberations, epci="E1"))
         free = logements
-        for r in ("PREF", "AL") + (("VB",) if commune == "B" else ()):
-            reserved = draw(st.integers(0, free // 2))
+        for r in ("AL",) + (("VB",) if commune == "B" else ()) + ("PREF",):
+            reserved = draw(st.integers(0, free))  # up to the whole segment: capacities bind
             free -= reserved
             if reserved:
                 stock.append(right(r, commune, qpv, reserved))
     cil = [{"epci": "E1"}] if draw(st.booleans()) else None
     bailleurs = [{"bailleur": "B1", "part_q1_min": 0.0, "part_q1_max": draw(st.sampled_from([0.3, 0.5]))}]
     policy = {
-        "plafonds.prefet": draw(st.sampled_from([0.1, 0.2, 0.3])),
+        "plafonds.prefet": draw(st.sampled_from([0.1, 0.3, 0.6])),
         "cil.part_q1_hors_qpv": draw(st.sampled_from([0.25, 0.4, 0.6])),
         "cil.part_autres_qpv": draw(st.sampled_from([0.5, 0.8])),
         "equilibre.tolerance_qpv": draw(st.sampled_from([0.05, 0.1])),
+        "prefet.cible": draw(st.sampled_from(["equivalence", 0.3, 0.5])),  # above what is left: capacities bind
     }
-    return patrimoine, stock, cil, bailleurs, policy
+    agreed = draw(st.sampled_from([None, 10.0, 40.0]))  # AL's share agreed at that % of its flux
+    return patrimoine, stock, cil, bailleurs, policy, agreed
 
 
-def _relaxed_share(inst: fluxopt.Instance, policy: dict, pair: tuple[str, str], params: dict) -> float:
+def _relaxed_share(inst: fluxopt.Instance, free: fluxopt.Instance, policy: dict, pair: tuple[str, str],
+                   params: dict) -> float:
     """The pair's share once the reason's constraint is relaxed independently: a policy key for
-    the rules the policy holds, the segment's flux base in the LP for a capacity."""
+    the rules the policy holds, the instance without its agreement (``free``), the segment's flux
+    base in the LP for a capacity."""
     kind = params["relachement"]
-    if kind == "capacite":  # own_s = F_s + max(1, 10 % F_s) - sum of x: targets and CIL unchanged
+    if kind == "accord":
+        result = fluxopt.solve(free, overrides=policy)
+    elif kind == "capacite":  # own_s = F_s + max(1, 10 % F_s) - sum of x: targets and CIL unchanged
         built = fluxopt.build(inst, overrides=policy)
         lp = built.lp
         i = lp.rows["capacite"].start + list(lp.rows["capacite"].index).index(
@@ -193,15 +199,18 @@ def _relaxed_share(inst: fluxopt.Instance, policy: dict, pair: tuple[str, str], 
     return float(row["logements"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(territories())
 def test_every_reason_relaxed_independently_moves_the_share_towards_its_target(drawn) -> None:
-    patrimoine, stock, cil, bailleurs, policy = drawn
+    patrimoine, stock, cil, bailleurs, policy, agreed = drawn
     with tempfile.TemporaryDirectory() as tmp:
         named = [r for r in PROPERTY_RESERVATAIRES if r["perimetre"] != "B" or any(p["commune"] == "B"
                                                                                  for p in patrimoine)]
-        inst = fluxopt.load_instance(write_instance(Path(tmp) / "i", patrimoine, named, stock, cil=cil,
-                                                    bailleurs=bailleurs))
+        folder = write_instance(Path(tmp) / "i", patrimoine, named, stock, cil=cil, bailleurs=bailleurs)
+        free = fluxopt.load_instance(folder)
+        if agreed is not None:
+            with_accords(folder, [{"bailleur": "B1", "reservataire": "AL", "flux_pct": agreed}])
+        inst = fluxopt.load_instance(folder)
     result = fluxopt.solve(inst, overrides=policy, keep_duals=True)
     assert result.status == "optimal"
     for pair in fluxopt.explain(result).pairs:
@@ -211,5 +220,7 @@ def test_every_reason_relaxed_independently_moves_the_share_towards_its_target(d
             assert reason.params["sens"] == ("retient" if direction > 0 else "pousse")
             if reason.code == "arbitrage":
                 continue
-            moved = _relaxed_share(inst, policy, (pair.bailleur, pair.reservataire), reason.params)
+            if reason.code == "accord":  # the pair's own agreement: its departure is agreed
+                continue
+            moved = _relaxed_share(inst, free, policy, (pair.bailleur, pair.reservataire), reason.params)
             assert (moved - pair.logements) * direction > 1e-5 * max(1.0, pair.cible), (reason.text, moved)

@@ -5,7 +5,8 @@ one EPCI, the QPV balance or the uniform rate of one pair, the capacity of one s
 agreement); :func:`relax` makes a relaxed copy of the pure :class:`~fluxopt.lp.LinearProgram`
 (bounds or the tolerance's coefficients changed; the original is untouched). The exact
 relaxations are defined in models/FORMULATION.md ("Counterfactual explanations"); the uniform
-préfet rate is relaxed by building the LP again with the pair not uniform, as the policy would.
+préfet rate and an agreement are relaxed by building the LP again with the pair not uniform, or
+not agreed, as the policy or an instance without that agreement would.
 
 :func:`solve_relaxations` solves one relaxed LP per relaxation, in a process pool of ``jobs``
 workers; each solve depends on its relaxation only, so the outcome does not depend on the job
@@ -64,8 +65,12 @@ class Outcome:
     relaxation: Relaxation
     termination: Termination
     relaxed: float | None
-    shares: np.ndarray | None
+    shares: dict[tuple[str, str], float] | None
     seconds: float
+
+    def share(self, pair: tuple[str, str]) -> float | None:
+        """X[b, r] of ``pair`` in the relaxed solve (0 for a pair no longer active), None without one."""
+        return None if self.shares is None else self.shares.get(pair, 0.0)
 
 
 def _position(lp: LinearProgram, block: str, key: Hashable) -> int:
@@ -105,11 +110,14 @@ def relax(lp: LinearProgram, base: Baseline, policy: Policy, relaxation: Relaxat
         pairs = base.pairs.copy()
         pairs.loc[(pairs["bailleur"] == b) & (pairs["reservataire"] == r), "uniforme"] = False
         return build_lp(replace(base, pairs=pairs), policy), None
-    if kind == "accord":
-        j = lp.columns["X"].start + list(lp.columns["X"].index).index(index)
-        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-        lower[j], upper[j] = 0.0, INF
-        return replace(lp, col_lower=lower, col_upper=upper), None
+    if kind == "accord":  # as if the pair were not in accords: back in the fairness stages, or inactive
+        b, r = index
+        pairs = base.pairs.copy()
+        at = (pairs["bailleur"] == b) & (pairs["reservataire"] == r)
+        pairs.loc[at, "accord"] = False
+        pairs.loc[at, "logements_accord"] = np.nan
+        pairs.loc[at, "active"] = (pairs.loc[at, "cible"] > 0) & (pairs.loc[at, "flux_base"] > 0)
+        return build_lp(replace(base, pairs=pairs), policy), None
     if kind == "equilibre_qpv":
         tol = policy.tolerance_qpv
         wider = TOLERANCE_FACTOR * tol if tol > 0 else TOLERANCE_MIN
@@ -141,6 +149,12 @@ def _start(lp: LinearProgram, base: Baseline, policy: Policy, bases: list[Basis]
     _STATE = (lp, base, policy, bases, solver)
 
 
+def _pair(key: Hashable) -> tuple[str, str]:
+    """An X column's index as (bailleur, réservataire)."""
+    assert isinstance(key, tuple)
+    return str(key[0]), str(key[1])
+
+
 def _solve_one(relaxation: Relaxation) -> Outcome:
     assert _STATE is not None
     lp, base, policy, bases, solver = _STATE
@@ -150,7 +164,7 @@ def _solve_one(relaxation: Relaxation) -> Outcome:
     backend = WarmHighsBackend(relaxed_lp, bases if same else None) if solver == DEFAULT_SOLVER else solver
     solution = run_stages(relaxed_lp, policy, solver=backend)
     shares = None if solution.values is None or solution.termination is not Termination.OPTIMAL \
-        else relaxed_lp.X(solution.values).copy()
+        else {_pair(key): x for key, x in zip(relaxed_lp.columns["X"].index, relaxed_lp.X(solution.values).tolist())}
     return Outcome(relaxation, solution.termination, relaxed, shares, time.perf_counter() - t0)
 
 

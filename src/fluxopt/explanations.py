@@ -515,21 +515,19 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
                                  jobs=counterfactuals.jobs, warm=counterfactuals.warm,
                                  solver=result.summary.options.solver)
     seconds = time.perf_counter() - t0
-    column = {k: i for i, k in enumerate(result.lp.columns["X"].index)}
     for pair in out:
         if (pair.bailleur, pair.reservataire) not in candidates:
             continue
         moves = []
         for relaxation, upper in candidates[(pair.bailleur, pair.reservataire)]:
-            outcome = outcomes[relaxation]
-            if outcome.shares is None:
+            now = outcomes[relaxation].share((pair.bailleur, pair.reservataire))
+            if now is None:
                 continue
-            now = float(outcome.shares[column[(pair.bailleur, pair.reservataire)]])
             toward = (now - pair.logements) * (1.0 if pair.ecart < 0 else -1.0)
             if toward > MOVE_TOL * max(1.0, pair.cible):
                 reason = _checked_reason(namer, relaxation, upper)
                 params = {**reason.params, "sens": pair.sens, "relachement": relaxation.kind,
-                          "contrainte": _constraint_name(relaxation), "relache": outcome.relaxed,
+                          "contrainte": _constraint_name(relaxation), "relache": outcomes[relaxation].relaxed,
                           "actuel": pair.logements, "contrefactuel": round(now, 6)}
                 moves.append((-toward, Reason(reason.code, params)))
         moves.sort(key=lambda m: (m[0], m[1].code, repr(sorted(m[1].params.items()))))
