@@ -402,9 +402,11 @@ def _rows(lp: LinearProgram, name: str, values: np.ndarray, fixed: Mapping[str, 
     return _RowState(index, position, upper, slack <= BINDING_TOL * np.maximum(1.0, np.abs(bound)))
 
 
-def _touches(name: str, index: tuple, pair: tuple[str, str], members: set, epcis: set) -> bool:
-    """Whether row (name, index) may move pair (b, r): the caps and uniform rates at its bailleur
-    (they move the other holders' shares of the same flux), its capacities, QPV balance and CIL targets."""
+def _touches(name: str, index: tuple, pair: tuple[str, str], members: set, epcis: set, priced: bool) -> bool:
+    """Whether row (name, index) may move pair (b, r): the caps at its bailleur and the uniform
+    rates there (they move the other holders' shares of the same flux; another pair's uniform
+    rate, an equality that always binds, only when it is ``priced`` in a deviation stage), its
+    capacities, QPV balance and CIL targets."""
     b, r = pair
     if name == "plafond":
         return index[1] == b
@@ -413,7 +415,7 @@ def _touches(name: str, index: tuple, pair: tuple[str, str], members: set, epcis
     if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
         return index == (b, r)
     if name == "prefet_uniforme":
-        return index[1] == b
+        return index[1] == b and (index[0] == r or priced)
     return name in ("cil_hors_qpv", "cil_qpv") and index[0] in epcis
 
 
@@ -456,7 +458,7 @@ def _candidates(result: Result, values: np.ndarray, departing: list[tuple[str, s
         for index, upper, binding, price in zip(block.index, block.upper.tolist(), block.binding.tolist(),
                                                 priced.tolist()):
             if price or binding:
-                rows.append((comp_name, _index(index), upper))
+                rows.append((comp_name, _index(index), upper, price))
     shares = result.shares
     agreed = shares[shares["accord"].astype(bool)]
     epci_of = base.segments["epci"].to_dict()
@@ -465,7 +467,7 @@ def _candidates(result: Result, values: np.ndarray, departing: list[tuple[str, s
     for b, r in departing:
         members = set(base.members[(b, r)])
         epcis = {epci_of[s] for s in members} & cil_epcis
-        found = {_relaxation(n, i): u for n, i, u in rows if _touches(n, i, (b, r), members, epcis)}
+        found = {_relaxation(n, i): u for n, i, u, price in rows if _touches(n, i, (b, r), members, epcis, price)}
         for a in agreed.itertuples(index=False):
             if a.bailleur == b and a.reservataire != r:
                 found[Relaxation("accord", (b, a.reservataire))] = float(a.logements)
