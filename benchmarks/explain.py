@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import fluxopt
 from fluxopt.explanations import Explanation

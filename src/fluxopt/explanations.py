@@ -105,6 +105,16 @@ COUNTERFACTUALS = {
     "cil_qpv": N_("without this target, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
     "accord": N_("without this agreement, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
 }
+#: Each relaxation kind in a few words (the workbook's and the report's sensitivity tables).
+RELAXATIONS = {
+    "plafond": N_("cap raised to {relache}"),
+    "capacite": N_("{relache} more dwellings/year of flux in the segment"),
+    "equilibre_qpv": N_("QPV mix within ±{relache} points"),
+    "prefet_uniforme": N_("rate free in each segment"),
+    "cil_hors_qpv": N_("target removed"),
+    "cil_qpv": N_("target removed"),
+    "accord": N_("agreement removed"),
+}
 #: The columns of ``sensibilite.csv`` (docs/resultats.md).
 SENSITIVITY_COLUMNS = ["bailleur", "reservataire", "cible", "logements", "sens", "raison", "contrainte",
                        "relachement", "valeur_relachee", "logements_relaches", "texte"]
@@ -128,8 +138,29 @@ class Reason:
     params: dict[str, Any]
 
     @property
+    def label(self) -> str:
+        """The constraint in words (without the counterfactual of a checked reason)."""
+        return _(TEMPLATES[self.code]).format(**self._shown())
+
+    @property
     def text(self) -> str:
-        p = dict(self.params)
+        """The reason in words; for a checked one, its direction and counterfactual share too."""
+        p = self.params
+        if "sens" in p and "contrefactuel" in p:
+            shown = {**self._shown(), "relache": self.relaxed_text}
+            return _("{reason} — {direction}: {counterfactual}").format(
+                reason=self.label, direction=_(DIRECTIONS[p["sens"]]),
+                counterfactual=_(COUNTERFACTUALS[p["relachement"]]).format(**shown))
+        return self.label
+
+    @property
+    def relaxation(self) -> str:
+        """What was relaxed, in words ('' for a reason that was not checked)."""
+        kind = self.params.get("relachement")
+        return _(RELAXATIONS[kind]).format(relache=self.relaxed_text) if kind in RELAXATIONS else ""
+
+    def _shown(self) -> dict[str, Any]:
+        p = self.params
         shown = {k: (f"{100 * v:g} %" if k in _RATES else number(v) if k in _NUMBERS else v) for k, v in p.items()}
         if "reservataire" in p:
             name = p.get("nom") or ""
@@ -142,13 +173,7 @@ class Reason:
             shown["points"] = f"{100 * p['points']:g}"
         if "type" in p:
             shown["type"] = p["type"]
-        text = _(TEMPLATES[self.code]).format(**shown)
-        if "sens" in p and "contrefactuel" in p:
-            shown["relache"] = self.relaxed_text
-            return _("{reason} — {direction}: {counterfactual}").format(
-                reason=text, direction=_(DIRECTIONS[p["sens"]]),
-                counterfactual=_(COUNTERFACTUALS[p["relachement"]]).format(**shown))
-        return text
+        return shown
 
     @property
     def relaxed_text(self) -> str:
