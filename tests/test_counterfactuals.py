@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import tempfile
 from pathlib import Path
 
@@ -130,6 +131,40 @@ def test_solve_writes_sensibilite_csv_only_when_asked(tmp_path: Path) -> None:
     assert [(r["raison"], r["sens"], r["contrainte"]) for r in pref] == \
         [("cil_hors_qpv", "pousse", "cil_hors_qpv['243300316']")]
     assert float(pref[0]["logements_relaches"]) == pytest.approx(27.0, abs=1e-4)
+
+
+def test_workbook_report_and_json_show_the_sensitivity(tmp_path: Path) -> None:
+    """The « Sensibilité » sheet and the report's list exist only when the reasons were checked,
+    with the share once each constraint is relaxed (PREF: 27 without the CIL target)."""
+    from openpyxl import load_workbook
+
+    args = ["solve", str(EXEMPLE), "--set", "cil.part_q1_hors_qpv=0.6", "-q"]
+    with using("fr"):
+        runner = CliRunner()
+        assert runner.invoke(main, ["--langue", "fr", *args, "-o", str(tmp_path / "plain")]).exit_code == 0
+        res = runner.invoke(main, ["--langue", "fr", *args, "-o", str(tmp_path / "s"), "--sensibilite", "--json"])
+    assert res.exit_code == 0
+    assert "Sensibilité" not in load_workbook(tmp_path / "plain" / "resultats.xlsx").sheetnames
+    ws = load_workbook(tmp_path / "s" / "resultats.xlsx")["Sensibilité"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in ws.iter_rows(min_row=2) if row[0].value]
+    pref = [r for r in rows if r["Réservataire"] == "PREF"]
+    assert [(r["Code"], r["Effet"], r["Relâchée en"]) for r in pref] == \
+        [("cil_hors_qpv", "la pousse au-dessus de sa cible", "objectif retiré")]
+    assert pref[0]["Logements par an une fois relâchée"] == pytest.approx(27.0, abs=1e-4)
+    assert pref[0]["Variation (logements par an)"] == pytest.approx(-9.0, abs=1e-4)
+    caps = [r for r in rows if r["Code"] == "plafond_prefet"]
+    assert {r["Réservataire"] for r in caps} == {"AL", "BX"} and {r["Relâchée en"] for r in caps} == {"plafond porté à 35 %"}
+    document = json.loads(res.stdout)
+    (item,) = [e for e in document["explications"]["elements"] if e.get("reservataire") == "PREF"]
+    assert [(r["code"], r["parametres"]["sens"], r["parametres"]["contrefactuel"]) for r in item["raisons"]] == \
+        [("cil_hors_qpv", "pousse", pytest.approx(27.0, abs=1e-4))]
+    plain = fluxopt.write_report(tmp_path / "plain", tmp_path / "plain.html").read_text(encoding="utf-8")
+    checked = fluxopt.write_report(tmp_path / "s", tmp_path / "s.html").read_text(encoding="utf-8")
+    assert "sensibilité" not in plain
+    assert "sensibilité (chaque contrainte relâchée seule" in checked
+    assert ("pousse la part au-dessus de sa cible : sans cet objectif, la part serait de 27,00 logements par an au "
+            "lieu de 36,00") in checked
 
 
 # Property: a reason given is a constraint whose relaxation, made through the public API, moves
