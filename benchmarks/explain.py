@@ -55,6 +55,8 @@ def main() -> None:
             print(f"{'warm' if warm else 'cold'} jobs={jobs}: {len(expl.pairs)} departing pairs, {reasons} reasons, "
                   f"{expl.solves} counterfactual solves in {expl.seconds:.2f} s "
                   f"({expl.seconds / max(expl.solves, 1):.2f} s each); explain {total:.2f} s")
+            print("    per kind: " + "; ".join(f"{k} {len(v)} x {sum(v) / len(v):.2f} s"
+                                            for k, v in sorted(expl.solve_seconds.items())))
     for warm in (True, False):
         same = texts[(1, warm)] == texts[(2, warm)]
         ratio = best[(1, warm)][0].seconds / best[(2, warm)][0].seconds

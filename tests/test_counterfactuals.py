@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import fluxopt
@@ -234,8 +234,21 @@ def _relaxed_share(inst: fluxopt.Instance, free: fluxopt.Instance, policy: dict,
     return float(row["logements"])
 
 
+_POLICY = {"plafonds.prefet": 0.6, "cil.part_q1_hors_qpv": 0.25, "cil.part_autres_qpv": 0.5,
+           "equilibre.tolerance_qpv": 0.05, "prefet.cible": 0.5}
+_Q1 = [{"bailleur": "B1", "part_q1_min": 0.0, "part_q1_max": 0.5}]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(territories())
+# Capacities the random draws rarely fill: AL's 40 and the préfet's 30 (prefet.cible) on 60 dwellings.
+@example(([segment("A", False, 200, 40, epci="E1"), segment("A", True, 100, 20, epci="E1")],
+          [right("AL", "A", False, 190), right("AL", "A", True, 10)], None, _Q1, _POLICY, None))
+# The préfet's uniform rate takes its share of commune B, which VB fills.
+@example(([segment("A", False, 200, 40, epci="E1"), segment("A", True, 100, 20, epci="E1"),
+           segment("B", False, 100, 20, epci="E1")],
+          [right("AL", "A", True, 90), right("AL", "A", False, 20), right("VB", "B", False, 90)], None, _Q1,
+          {**_POLICY, "prefet.cible": 0.3}, None))
 def test_every_reason_relaxed_independently_moves_the_share_towards_its_target(drawn) -> None:
     patrimoine, stock, cil, bailleurs, policy, agreed = drawn
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from fluxopt.counterfactuals import Relaxation, solve_relaxations
+from fluxopt.counterfactuals import Outcome, Relaxation, solve_relaxations
 from fluxopt.flux import Baseline
 from fluxopt.i18n import N_, _, number, using
 from fluxopt.lp import LinearProgram, index_name
@@ -241,6 +241,8 @@ class Explanation:
     #: How many counterfactual solves ran, and their wall-clock seconds.
     solves: int = 0
     seconds: float = 0.0
+    #: Per relaxation kind: the counterfactual solves and the seconds they took (in their process).
+    solve_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     def sensitivity(self) -> pd.DataFrame:
         """One row per departing pair and checked reason (``sensibilite.csv``, columns
@@ -519,9 +521,9 @@ def _checked_reason(namer: _Namer, relaxation: Relaxation, upper: float) -> Reas
 
 
 def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfactuals: Counterfactuals | None
-                  ) -> tuple[list[PairExplanation], int, float]:
+                  ) -> tuple[list[PairExplanation], dict[Relaxation, Outcome], float]:
     """The departing pairs, with the reasons that their counterfactual solve confirms (none when
-    ``counterfactuals`` is None), the number of counterfactual solves and their seconds."""
+    ``counterfactuals`` is None), the counterfactual solves and their wall seconds."""
     out: list[PairExplanation] = []
     departing = []
     for p in result.shares.itertuples(index=False):
@@ -535,7 +537,7 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
         else:
             departing.append((p.bailleur, p.reservataire))
     if counterfactuals is None:
-        return out, 0, 0.0
+        return out, {}, 0.0
     candidates = _candidates(result, values, departing)
     t0 = time.perf_counter()
     outcomes = solve_relaxations(result.lp, result.baseline, result.policy, (r for c in candidates.values() for r, _u in c),
@@ -559,7 +561,7 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
                 moves.append((-toward, Reason(reason.code, params)))
         moves.sort(key=lambda m: (m[0], m[1].code, repr(sorted(m[1].params.items()))))
         pair.reasons = _unique([m[1] for m in moves]) or [Reason("arbitrage", {"sens": pair.sens})]
-    return out, len(outcomes), seconds
+    return out, outcomes, seconds
 
 
 def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[ShortfallExplanation]:
@@ -656,7 +658,10 @@ def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm
     if result.status is Termination.INFEASIBLE and result.stages:
         expl.infeasible = infeasible_subset(result, result.stages[-1].name)
     elif values is not None:
-        expl.pairs, expl.solves, expl.seconds = _pair_reasons(
+        expl.pairs, outcomes, expl.seconds = _pair_reasons(
             result, values, namer, Counterfactuals(jobs, warm) if counterfactuals else None)
+        expl.solves = len(outcomes)
+        for relaxation, outcome in outcomes.items():
+            expl.solve_seconds.setdefault(relaxation.kind, []).append(outcome.seconds)
         expl.shortfalls = _shortfall_reasons(result, values, namer)
     return expl
