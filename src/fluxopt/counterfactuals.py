@@ -89,14 +89,14 @@ def relax(lp: LinearProgram, base: Baseline, policy: Policy, relaxation: Relaxat
     kind, index = relaxation.kind, relaxation.index
     if kind == "plafond":
         key, b = index
-        rate = policy.plafonds[str(key)] + CAP_STEP
+        rate = round(policy.plafonds[str(key)] + CAP_STEP, 9)  # 0.25, not 0.25000000000000006
         upper = lp.row_upper.copy()
         upper[_position(lp, "plafond", (key, b))] = rate * _flux_of_bailleur(lp, b)
         return replace(lp, row_upper=upper), rate
     if kind == "capacite":
         i = _position(lp, "capacite", index)
         f = float(lp.row_upper[i])
-        more = max(CAPACITY_MIN, CAPACITY_STEP * f)
+        more = round(max(CAPACITY_MIN, CAPACITY_STEP * f), 9)
         lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
         lower[i] = upper[i] = f + more
         return replace(lp, row_lower=lower, row_upper=upper), more
@@ -120,7 +120,7 @@ def relax(lp: LinearProgram, base: Baseline, policy: Policy, relaxation: Relaxat
         return build_lp(replace(base, pairs=pairs), policy), None
     if kind == "equilibre_qpv":
         tol = policy.tolerance_qpv
-        wider = TOLERANCE_FACTOR * tol if tol > 0 else TOLERANCE_MIN
+        wider = round(TOLERANCE_FACTOR * tol, 9) if tol > 0 else TOLERANCE_MIN
         x_col = lp.columns["X"].start + list(lp.columns["X"].index).index(index)
         value = lp.value.copy()
         # max row: x_qpv - (theta + tol) X <= 0; min row: -x_qpv + (theta - tol) X <= 0: in both,
