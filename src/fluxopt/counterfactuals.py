@@ -140,13 +140,15 @@ def base_bases(lp: LinearProgram, policy: Policy) -> list[Basis]:
     return backend.bases
 
 
-#: A worker's LP, baseline, policy, warm starts and solver (set once per process by :func:`_start`).
-_STATE: tuple[LinearProgram, Baseline, Policy, list[Basis] | None, str] | None = None
+#: What a relaxed solve needs: the LP, baseline, policy, warm starts (or None) and solver.
+_State = tuple[LinearProgram, Baseline, Policy, list[Basis] | None, str]
+#: A pool worker's state (set once per process by :func:`_start`).
+_STATE: _State | None = None
 
 
-def _start(lp: LinearProgram, base: Baseline, policy: Policy, bases: list[Basis] | None, solver: str) -> None:
+def _start(*state: object) -> None:
     global _STATE
-    _STATE = (lp, base, policy, bases, solver)
+    _STATE = state  # type: ignore[assignment]
 
 
 def _pair(key: Hashable) -> tuple[str, str]:
@@ -155,9 +157,8 @@ def _pair(key: Hashable) -> tuple[str, str]:
     return str(key[0]), str(key[1])
 
 
-def _solve_one(relaxation: Relaxation) -> Outcome:
-    assert _STATE is not None
-    lp, base, policy, bases, solver = _STATE
+def _solve(state: _State, relaxation: Relaxation) -> Outcome:
+    lp, base, policy, bases, solver = state
     t0 = time.perf_counter()
     relaxed_lp, relaxed = relax(lp, base, policy, relaxation)
     same = relaxed_lp.num_col == lp.num_col and relaxed_lp.num_row == lp.num_row  # a basis fits it
@@ -166,6 +167,11 @@ def _solve_one(relaxation: Relaxation) -> Outcome:
     shares = None if solution.values is None or solution.termination is not Termination.OPTIMAL \
         else {_pair(key): x for key, x in zip(relaxed_lp.columns["X"].index, relaxed_lp.X(solution.values).tolist())}
     return Outcome(relaxation, solution.termination, relaxed, shares, time.perf_counter() - t0)
+
+
+def _solve_in_worker(relaxation: Relaxation) -> Outcome:
+    assert _STATE is not None
+    return _solve(_STATE, relaxation)
 
 
 def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxations: Iterable[Relaxation], *,
@@ -177,17 +183,12 @@ def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxat
     if not todo:
         return {}
     bases = base_bases(lp, policy) if warm and solver == DEFAULT_SOLVER else None
-    args = (lp, base, policy, bases, solver)
+    state: _State = (lp, base, policy, bases, solver)
     if jobs <= 1 or len(todo) == 1:
-        global _STATE
-        _start(*args)
-        try:
-            outcomes = [_solve_one(r) for r in todo]
-        finally:
-            _STATE = None
+        outcomes = [_solve(state, r) for r in todo]
     else:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context, initializer=_start, initargs=args) as pool:
-            outcomes = list(pool.map(_solve_one, todo))
+        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context, initializer=_start, initargs=state) as pool:
+            outcomes = list(pool.map(_solve_in_worker, todo))
     return {o.relaxation: o for o in outcomes}

@@ -648,7 +648,7 @@ def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm
     Each departing pair's candidate reasons are checked by counterfactual solves
     (:mod:`fluxopt.counterfactuals`, ``jobs`` processes, ``warm`` starts): only those whose
     relaxation moves the share towards its target are given. ``counterfactuals=False`` gives the
-    departures without reasons (no solve)."""
+    departures without reasons (no solve), as does a result cut short by a time limit."""
     namer = _Namer(result.baseline, result.policy)
     moved = [Reason(a.regle, {"bailleur": a.bailleur, "reservataire": a.reservataire, "avant": float(a.avant),
                               "apres": float(a.apres), "vers": str(a.vers or ""), "logements": float(a.logements)})
@@ -658,8 +658,10 @@ def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm
     if result.status is Termination.INFEASIBLE and result.stages:
         expl.infeasible = infeasible_subset(result, result.stages[-1].name)
     elif values is not None:
+        # A point cut short by a time limit is no optimum to compare the relaxed ones with.
+        expl.checked = counterfactuals and result.status is Termination.OPTIMAL
         expl.pairs, outcomes, expl.seconds = _pair_reasons(
-            result, values, namer, Counterfactuals(jobs, warm) if counterfactuals else None)
+            result, values, namer, Counterfactuals(jobs, warm) if expl.checked else None)
         expl.solves = len(outcomes)
         for relaxation, outcome in outcomes.items():
             expl.solve_seconds.setdefault(relaxation.kind, []).append(outcome.seconds)
