@@ -96,6 +96,29 @@ def test_capacity_and_a_neighbour_agreement(make_instance) -> None:
     assert expl.solves == 3  # capacity, AL's agreement, PREF's uniform rate: once each for both pairs
 
 
+def test_cil_target_in_qpv_and_the_uniform_rate(make_instance) -> None:
+    """Two segments of 5 dwellings/year (A in and outside QPV); PREF's rights 41 of the 50 QPV
+    dwellings: T = (41 x 5/50) / 10 x 10 = 4.1; the préfet's cap at 60 % (6) leaves it room. In QPV
+    at most 20 % of 5 = 1 attribution may go to
+    Q1 (part_autres_qpv = 0.8); the préfet designates at least 50 % Q1, the bailleur at least 10 %
+    on its own share. Uniform, half of X is in QPV: 0.5 X/2 + 0.1 (5 - X/2) <= 1, X = 2.5.
+    Without the QPV target: 4.1. With a rate free per segment (the QPV balance of a non-uniform
+    share then asks at least 50 % - 10 points in QPV): 0.5 x 0.4 X + 0.1 (5 - 0.4 X) <= 1,
+    X = 3.125. (ecart_cil is fixed at 0 + 1e-6 attributions, 0.2 per dwelling of X: X within 5e-6.)"""
+    folder = make_instance([segment("A", False, 50, 5), segment("A", True, 50, 5)],
+                           [{"reservataire": "PREF", "type": "prefet"}], [right("PREF", "A", True, 41)],
+                           cil=[{"epci": "200000001"}])
+    result = fluxopt.solve(folder, overrides={"cil.part_autres_qpv": 0.8, "plafonds.prefet": 0.6}, keep_duals=True)
+    pref = pairs_of(result)["PREF"]
+    assert (pref.cible, pref.logements) == (pytest.approx(4.1), pytest.approx(2.5, abs=5e-6 + 1e-6))
+    reasons = {r.code: r for r in pref.reasons}
+    assert set(reasons) == {"cil_qpv", "prefet_uniforme"}
+    assert all(r.params["sens"] == "retient" for r in reasons.values())
+    assert reasons["cil_qpv"].params["contrefactuel"] == pytest.approx(4.1, abs=STAGE_TOL * 4.1 + 1e-6)
+    assert reasons["prefet_uniforme"].params["contrefactuel"] == pytest.approx(3.125, abs=1e-5)
+    assert [r.code for r in pref.reasons] == ["cil_qpv", "prefet_uniforme"]  # the larger move first
+
+
 def test_output_does_not_depend_on_jobs_and_warm_starts_agree() -> None:
     result = fluxopt.solve(EXEMPLE, overrides={"cil.part_q1_hors_qpv": 0.6}, keep_duals=True)
     one = fluxopt.explain(result, jobs=1)
@@ -249,6 +272,14 @@ _Q1 = [{"bailleur": "B1", "part_q1_min": 0.0, "part_q1_max": 0.5}]
            segment("B", False, 100, 20, epci="E1")],
           [right("AL", "A", True, 90), right("AL", "A", False, 20), right("VB", "B", False, 90)], None, _Q1,
           {**_POLICY, "prefet.cible": 0.3}, None))
+# AL's rights are in B (outside QPV); its QPV balance and the Q1 target outside QPV hold it below.
+@example(([segment("A", False, 50, 5, epci="E1"), segment("A", True, 50, 5, epci="E1"),
+           segment("B", False, 50, 12, epci="E1")], [right("AL", "B", False, 50)], [{"epci": "E1"}],
+          [{**_Q1[0], "part_q1_max": 0.3}], {**_POLICY, "plafonds.prefet": 0.1, "prefet.cible": "equivalence"}, None))
+# The other-quartiles target in QPV caps the préfet (test_cil_target_in_qpv_and_the_uniform_rate).
+@example(([segment("A", False, 50, 5, epci="E1"), segment("A", True, 50, 5, epci="E1")],
+          [right("PREF", "A", True, 41)], [{"epci": "E1"}], [{**_Q1[0], "part_q1_max": 0.3}],
+          {**_POLICY, "cil.part_autres_qpv": 0.8, "prefet.cible": "equivalence"}, None))
 def test_every_reason_relaxed_independently_moves_the_share_towards_its_target(drawn) -> None:
     patrimoine, stock, cil, bailleurs, policy, agreed = drawn
     with tempfile.TemporaryDirectory() as tmp:
