@@ -98,13 +98,13 @@ def test_capacity_and_a_neighbour_agreement(make_instance) -> None:
 
 def test_cil_target_in_qpv_and_the_uniform_rate(make_instance) -> None:
     """Two segments of 5 dwellings/year (A in and outside QPV); PREF's rights 41 of the 50 QPV
-    dwellings: T = (41 x 5/50) / 10 x 10 = 4.1; the préfet's cap at 60 % (6) leaves it room. In QPV
-    at most 20 % of 5 = 1 attribution may go to
-    Q1 (part_autres_qpv = 0.8); the préfet designates at least 50 % Q1, the bailleur at least 10 %
-    on its own share. Uniform, half of X is in QPV: 0.5 X/2 + 0.1 (5 - X/2) <= 1, X = 2.5.
-    Without the QPV target: 4.1. With a rate free per segment (the QPV balance of a non-uniform
-    share then asks at least 50 % - 10 points in QPV): 0.5 x 0.4 X + 0.1 (5 - 0.4 X) <= 1,
-    X = 3.125. (ecart_cil is fixed at 0 + 1e-6 attributions, 0.2 per dwelling of X: X within 5e-6.)"""
+    dwellings: T = (41 x 5/50) / 10 x 10 = 4.1; the préfet's cap at 60 % (6) leaves it room. In
+    QPV at most 20 % of 5 = 1 attribution may go to Q1 (part_autres_qpv = 0.8); the préfet
+    designates at least 50 % Q1, the bailleur at least 10 % on its own share. Uniform, half of X
+    is in QPV: 0.5 X/2 + 0.1 (5 - X/2) <= 1, X = 2.5. Without the QPV target: 4.1. With a rate
+    free per segment (the QPV balance of a non-uniform share then asks at least 50 % - 10 points
+    in QPV): 0.5 x 0.4 X + 0.1 (5 - 0.4 X) <= 1, X = 3.125. (ecart_cil is fixed at 0 + 1e-6
+    attributions, 0.2 per dwelling of X: X within 5e-6.)"""
     folder = make_instance([segment("A", False, 50, 5), segment("A", True, 50, 5)],
                            [{"reservataire": "PREF", "type": "prefet"}], [right("PREF", "A", True, 41)],
                            cil=[{"epci": "200000001"}])
