@@ -331,7 +331,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
             start = time.perf_counter()
             with using(result.langue):
                 explanation = explain(result, counterfactuals=sensibilite, jobs=jobs)
-            if sensibilite:
+            if explanation.checked and explanation.pairs:
                 report.progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
                     n=explanation.solves, seconds=number(explanation.seconds)))
             folder = target.write(result, explanation=explanation)
@@ -391,8 +391,9 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     from fluxopt.explanations import explain
 
     explanation = explain(result, jobs=jobs)
-    Reporter(quiet, verbose).progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
-        n=explanation.solves, seconds=number(explanation.seconds)))
+    if explanation.checked and explanation.pairs:
+        Reporter(quiet, verbose).progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
+            n=explanation.solves, seconds=number(explanation.seconds)))
     click.echo(explanation.to_markdown().rstrip("\n"))
     sys.exit(_exit_code(result))
 
