@@ -34,8 +34,8 @@ from fluxopt.solvers import DEFAULT_SOLVER
 from fluxopt.solvers.highs import Basis, WarmHighsBackend
 from fluxopt.stages import run_stages
 
-#: The kinds of relaxation, by the code of the reason they check.
-KINDS = ("plafond", "capacite", "equilibre_qpv", "prefet_uniforme", "cil_hors_qpv", "cil_qpv", "accord")
+#: The relaxations that build the LP again (other columns and rows: no basis fits them).
+REBUILT = ("prefet_uniforme", "accord")
 #: A cap is raised by this many points of the bailleur's flux.
 CAP_STEP = 0.05
 #: A segment's flux base is raised by this share of it, and by at least CAPACITY_MIN dwellings.
@@ -46,9 +46,10 @@ TOLERANCE_FACTOR = 2.0
 TOLERANCE_MIN = 0.05
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Relaxation:
-    """One constraint to relax: ``kind`` (one of :data:`KINDS`) and the index of its rows
+    """One constraint to relax: ``kind`` (``plafond``, ``capacite``, ``equilibre_qpv``,
+    ``prefet_uniforme``, ``cil_hors_qpv``, ``cil_qpv``, ``accord``) and the index of its rows
     (``plafond``: (cap key, bailleur); ``capacite``: a segment key; ``equilibre_qpv`` and
     ``accord``: (bailleur, réservataire); ``prefet_uniforme``: (réservataire, bailleur);
     ``cil_hors_qpv``/``cil_qpv``: (epci,))."""
@@ -161,8 +162,8 @@ def _solve(state: _State, relaxation: Relaxation) -> Outcome:
     lp, base, policy, bases, solver = state
     t0 = time.perf_counter()
     relaxed_lp, relaxed = relax(lp, base, policy, relaxation)
-    same = relaxed_lp.num_col == lp.num_col and relaxed_lp.num_row == lp.num_row  # a basis fits it
-    backend = WarmHighsBackend(relaxed_lp, bases if same else None) if solver == DEFAULT_SOLVER else solver
+    fits = relaxation.kind not in REBUILT
+    backend = WarmHighsBackend(relaxed_lp, bases if fits else None) if solver == DEFAULT_SOLVER else solver
     solution = run_stages(relaxed_lp, policy, solver=backend)
     shares = None if solution.values is None or solution.termination is not Termination.OPTIMAL \
         else {_pair(key): x for key, x in zip(relaxed_lp.columns["X"].index, relaxed_lp.X(solution.values).tolist())}
@@ -182,7 +183,8 @@ def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxat
     todo: Sequence[Relaxation] = sorted(set(relaxations), key=repr)
     if not todo:
         return {}
-    bases = base_bases(lp, policy) if warm and solver == DEFAULT_SOLVER else None
+    warm = warm and solver == DEFAULT_SOLVER and any(r.kind not in REBUILT for r in todo)
+    bases = base_bases(lp, policy) if warm else None
     state: _State = (lp, base, policy, bases, solver)
     if jobs <= 1 or len(todo) == 1:
         outcomes = [_solve(state, r) for r in todo]
