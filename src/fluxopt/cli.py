@@ -305,7 +305,8 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
-    when the proposal departs from equivalence, explication.md; prints a table per bailleur.
+    when the proposal departs from equivalence, explication.md (with --sensibilite, its reasons
+    checked by counterfactual solves, and sensibilite.csv); prints a table per bailleur.
     Exit codes: 0 solved, 2 invalid input or usage, 3 infeasible, 4 time limit or solver failure.
 
     \b
