@@ -26,15 +26,18 @@ def test_binding_cap_is_named(tmp_path: Path) -> None:
     assert (pair.bailleur, pair.reservataire) == ("B1", "PREF")
     assert pair.cible == 45.0 and abs(pair.logements - 36.0) < 1e-3
     cap = next(r for r in pair.reasons if r.code == "plafond_prefet")
-    assert cap.params == {"bailleur": "B1", "taux": 0.3, "logements": 36.0}
+    assert {k: cap.params[k] for k in ("bailleur", "taux", "logements", "sens", "relache")} == \
+        {"bailleur": "B1", "taux": 0.3, "logements": 36.0, "sens": "retient", "relache": 0.35}
     assert cap.text.startswith("cap of the préfet (with its agents) at bailleur B1: 30 %")
     with using("fr"):
-        assert cap.text == "plafond du préfet (avec ses agents) chez le bailleur B1 : 30 % de son flux (36,00 logements par an)"
+        assert cap.text == ("plafond du préfet (avec ses agents) chez le bailleur B1 : 30 % de son flux (36,00 "
+                            "logements par an) — retient la part en dessous de sa cible : avec ce plafond à 35 %, "
+                            "la part serait de 42,00 logements par an au lieu de 36,00")
 
 
 def test_solve_writes_explication_md_when_a_cap_binds(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    res = CliRunner().invoke(main, ["solve", str(prefet_over_cap(tmp_path)), "-o", str(out), "-q"])
+    res = CliRunner().invoke(main, ["solve", str(prefet_over_cap(tmp_path)), "-o", str(out), "-q", "--sensibilite"])
     assert res.exit_code == 0
     text = (out / "explication.md").read_text(encoding="utf-8")
     assert "**PREF at B1**: 36.00 dwellings/year instead of 45.00" in text
@@ -47,7 +50,8 @@ def test_cil_target_moving_flux_is_named() -> None:
     by_holder = {p.reservataire: p for p in expl.pairs}
     assert by_holder["PREF"].ecart > 0 and by_holder["AL"].ecart < 0
     for pair in by_holder.values():
-        assert any(r.code == "cil_hors_qpv" and r.params == {"epci": "243300316", "taux": 0.6} for r in pair.reasons)
+        assert any(r.code == "cil_hors_qpv" and (r.params["epci"], r.params["taux"]) == ("243300316", 0.6)
+                   for r in pair.reasons)
         assert any(r.text.startswith(f"{CIL_OUTSIDE}: 60 %") for r in pair.reasons)
 
 

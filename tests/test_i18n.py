@@ -68,7 +68,8 @@ def test_explication_is_french_by_default_and_english_on_request(tmp_path: Path,
     inst = prefet_over_cap(tmp_path)
     res = fluxopt.solve(inst, keep_duals=True)
     assert res.langue == "fr"
-    text = (fluxopt.write_result(res, tmp_path / "fr") / "explication.md").read_text(encoding="utf-8")
+    folder = fluxopt.write_result(res, tmp_path / "fr", explanation=fluxopt.explain(res))  # reasons checked
+    text = (folder / "explication.md").read_text(encoding="utf-8")
     assert "# Explication de la proposition" in text
     assert "**PREF chez B1** : 36,00 logements par an au lieu de 45,00 (−9,00, −20,0 %)" in text
     assert "plafond du préfet (avec ses agents) chez le bailleur B1 : 30 % de son flux" in text

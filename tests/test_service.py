@@ -111,14 +111,18 @@ def test_resoudre_json_gives_the_golden_result_in_the_published_schema(service):
 
 
 def test_resoudre_with_options(service):
-    """plafonds.prefet = 0.20: the préfet's cap is 0.20 · 120 = 24 dwellings (target 27), explained by the cap."""
+    """plafonds.prefet = 0.20: the préfet's cap is 0.20 · 120 = 24 dwellings (target 27), explained by the cap,
+    checked by a counterfactual solve: at 25 % (30 dwellings) the préfet would get its 27."""
     params = {"surcharges": json.dumps({"plafonds.prefet": 0.2}), "temps_max": "30", "langue": "fr"}
     result = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "exemple"), params=params).json()["resultat"]
     assert parts_by_reservataire(result)["PREF"] == pytest.approx(24.0, abs=1e-4)
     [pair] = [e for e in result["explications"]["elements"] if e["code"] == "ecart_equivalence"]
     (reason,) = pair["raisons"]
     assert pair["reservataire"] == "PREF" and reason["code"] == "plafond_prefet"
-    assert reason["parametres"] == {"bailleur": "B1", "taux": 0.2, "logements": 24.0}
+    params = reason["parametres"]
+    assert {k: params[k] for k in ("bailleur", "taux", "logements", "sens", "relache")} == \
+        {"bailleur": "B1", "taux": 0.2, "logements": 24.0, "sens": "retient", "relache": 0.25}
+    assert params["contrefactuel"] == pytest.approx(27.0, abs=1e-4)
     assert reason["texte"].startswith("plafond du préfet")  # langue=fr
 
 

@@ -260,6 +260,12 @@ def objectives_table(result: "Result") -> str:
                      for name, value in result.objectives.items())
 
 
+def jobs_option(func: Callable) -> Callable:
+    """``--jobs``: processes for the counterfactual solves."""
+    return click.option("--jobs", "-j", type=click.IntRange(min=1, max=256), default=1, show_default=True,
+                        help="Processes for the counterfactual solves (the output does not depend on it).")(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="fluxopt")
 @click.option("--langue", type=click.Choice(LANGUAGES), envvar="FLUXOPT_LANGUE", show_envvar=True,
@@ -288,13 +294,19 @@ def main(ctx: click.Context, langue: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print the whole result as one JSON document on stdout (and nothing else there); "
                    "the result folder is written as usual. Invalid input prints {\"status\": \"invalid\", ...}.")
+@click.option("--sensibilite", is_flag=True,
+              help="Check the reasons of each departure by counterfactual solves (one more solve per binding "
+                   "constraint) and write sensibilite.csv and the workbook's sensitivity sheet.")
+@jobs_option
 def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                   memory_limit: float | None, solver: str, quiet: bool, verbose: bool, accords: Path | None,
-                  out: Path | None, force: bool, carry_over: Path | None, as_json: bool) -> None:
+                  out: Path | None, force: bool, carry_over: Path | None, as_json: bool, sensibilite: bool,
+                  jobs: int) -> None:
     """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
-    when the proposal departs from equivalence, explication.md; prints a table per bailleur.
+    when the proposal departs from equivalence, explication.md (with --sensibilite, its reasons
+    checked by counterfactual solves, and sensibilite.csv); prints a table per bailleur.
     Exit codes: 0 solved, 2 invalid input or usage, 3 infeasible, 4 time limit or solver failure.
 
     \b
@@ -319,7 +331,10 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 
             start = time.perf_counter()
             with using(result.langue):
-                explanation = explain(result)
+                explanation = explain(result, counterfactuals=sensibilite, jobs=jobs)
+            if explanation.checked and explanation.pairs:
+                report.progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
+                    n=explanation.solves, seconds=number(explanation.seconds)))
             folder = target.write(result, explanation=explanation)
     except OutputError as exc:
         _fail(EXIT_INVALID, [f"fluxopt: --out: {exc}"])
@@ -354,13 +369,16 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 
 @main.command("explain")
 @solve_options
+@jobs_option
 def explain_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                     memory_limit: float | None, solver: str, quiet: bool, verbose: bool,
-                    accords: Path | None) -> None:
+                    accords: Path | None, jobs: int) -> None:
     """Explain, in domain words, why the proposal for INSTANCE departs from equivalence.
 
-    For each pair whose share differs from its target: the binding constraints (a cap, a CIL
-    target, the capacity of a segment, the QPV balance, the uniform préfet rate). For each CIL
+    For each pair whose share differs from its target: the constraints that hold it below or push
+    it above its target (a cap, a CIL target, the capacity of a segment, the QPV balance, the
+    uniform préfet rate, an agreement), each checked by solving again with that one constraint
+    relaxed, and the share the pair would then get (--jobs solves in parallel). For each CIL
     shortfall: what limits it. For an infeasible strict instance: an irreducible infeasible
     subset of constraints. Prints Markdown on stdout (also with --quiet, which silences the
     progress); exit codes as for solve; nothing is written.
@@ -373,7 +391,11 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
                              memory_limit, accords)
     from fluxopt.explanations import explain
 
-    click.echo(explain(result).to_markdown().rstrip("\n"))
+    explanation = explain(result, jobs=jobs)
+    if explanation.checked and explanation.pairs:
+        Reporter(quiet, verbose).progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
+            n=explanation.solves, seconds=number(explanation.seconds)))
+    click.echo(explanation.to_markdown().rstrip("\n"))
     sys.exit(_exit_code(result))
 
 

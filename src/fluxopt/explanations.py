@@ -9,15 +9,18 @@ read from the array LP (:mod:`fluxopt.lp`) and the result's solution.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
+from fluxopt.counterfactuals import Outcome, Relaxation, solve_relaxations
 from fluxopt.flux import Baseline
 from fluxopt.i18n import N_, _, number, using
-from fluxopt.lp import LinearProgram, cap_types, index_name
+from fluxopt.lp import LinearProgram, index_name
 from fluxopt.policy import Policy
 from fluxopt.result import Result
 from fluxopt.solution import Termination
@@ -33,6 +36,9 @@ DUAL_TOL = 1e-7
 #: Rows that only define a variable (a share's total, a departure, an objective's parts): they
 #: belong to every conflict and name none of its causes, so an IIS leaves them out of its text.
 DEFINITIONS = ("def_X", "ecart", "ecart_max_def", "regularite_x", "regularite_q", "regularite_o")
+#: A relaxation confirms a reason when it moves the share towards its target by more than this
+#: (relative to max(1, target), in dwellings): far above the stages' tolerance (1e-6).
+MOVE_TOL = 1e-4
 #: Stages whose optimum fixes the deviations from equivalence.
 DEVIATION_STAGES = ("ecart_max", "ecart_total")
 
@@ -58,7 +64,8 @@ TEMPLATES: dict[str, str] = {
     "etape_ecart_max": N_("fairness: no pair departs more from its target than the smallest possible "
                           "largest departure (stage ecart_max)"),
     "etape_ecart_total": N_("the smallest total departure from equivalence (stage ecart_total)"),
-    "arbitrage": N_("no single binding constraint; the stages' trade-offs between pairs"),
+    "arbitrage": N_("no single constraint whose relaxation moves this share towards its target: the stages' "
+                    "trade-offs between pairs"),
     "q1_reservataire_max": N_("Q1 share of {qui} at most {taux}: {q1} Q1 households of its {logements} dwellings"),
     "q1_reservataire_min": N_("Q1 share of {qui} at least {taux}: {q1} Q1 households of its {logements} dwellings"),
     "q1_bailleur_max": N_("Q1 share of bailleur {bailleur} on its own share at most {taux}: {q1} Q1 households "
@@ -71,6 +78,7 @@ TEMPLATES: dict[str, str] = {
     "cil_strict_qpv": N_("strict mode (cil.strict = true): no shortfall allowed on the CIL target in QPV in EPCI {epci}"),
     "ligne": N_("constraint {ligne}"),
     "accord": N_("agreed by the parties (accords): {logements} dwellings/year"),
+    "accord_voisin": N_("the agreement of {qui} at bailleur {bailleur} (accords): {logements} dwellings/year"),
     "accord_infaisable": N_("the agreement of {qui} at bailleur {bailleur} (accords): {logements} dwellings/year"),
     "definition_part": N_("the share of {qui} at bailleur {bailleur} is the sum of its dwellings in the segments "
                           "of its perimeter"),
@@ -81,6 +89,35 @@ TEMPLATES: dict[str, str] = {
     "report": N_("target of {reservataire} at bailleur {bailleur} changed by {logements} dwellings/year "
                  "(carry-over of report.csv): {avant} → {apres}"),
 }
+#: What a checked reason does to its pair's share (params ``sens``).
+DIRECTIONS = {"retient": N_("holds the share below its target"), "pousse": N_("pushes the share above its target")}
+#: What the counterfactual solve of each relaxation kind (params ``relachement``) gave.
+COUNTERFACTUALS = {
+    "plafond": N_("with this cap at {relache}, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
+    "capacite": N_("with {relache} more dwellings/year of flux in this segment, the share would be {contrefactuel} "
+                   "dwellings/year instead of {actuel}"),
+    "equilibre_qpv": N_("with the QPV mix within ±{relache} points, the share would be {contrefactuel} "
+                        "dwellings/year instead of {actuel}"),
+    "prefet_uniforme": N_("with a rate free in each segment (within the QPV balance), the share would be "
+                          "{contrefactuel} dwellings/year "
+                          "instead of {actuel}"),
+    "cil_hors_qpv": N_("without this target, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
+    "cil_qpv": N_("without this target, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
+    "accord": N_("without this agreement, the share would be {contrefactuel} dwellings/year instead of {actuel}"),
+}
+#: Each relaxation kind in a few words (the workbook's and the report's sensitivity tables).
+RELAXATIONS = {
+    "plafond": N_("cap raised to {relache}"),
+    "capacite": N_("{relache} more dwellings/year of flux in the segment"),
+    "equilibre_qpv": N_("QPV mix within ±{relache} points"),
+    "prefet_uniforme": N_("rate free in each segment"),
+    "cil_hors_qpv": N_("target removed"),
+    "cil_qpv": N_("target removed"),
+    "accord": N_("agreement removed"),
+}
+#: The columns of ``sensibilite.csv`` (docs/resultats.md).
+SENSITIVITY_COLUMNS = ["bailleur", "reservataire", "cible", "logements", "sens", "raison", "contrainte",
+                       "relachement", "valeur_relachee", "logements_relaches", "texte"]
 #: The réservataire types in words, for a holder without a name.
 TYPE_LABELS = {
     "prefet": N_("the préfet"), "prefet_agents": N_("the préfet (State employees)"),
@@ -89,7 +126,7 @@ TYPE_LABELS = {
 }
 #: Parameters shown as a percentage, as a number of dwellings.
 _RATES = {"taux"}
-_NUMBERS = {"logements", "q1", "avant", "apres"}
+_NUMBERS = {"logements", "q1", "avant", "apres", "actuel", "contrefactuel"}
 
 
 @dataclass(frozen=True)
@@ -101,8 +138,29 @@ class Reason:
     params: dict[str, Any]
 
     @property
+    def label(self) -> str:
+        """The constraint in words (without the counterfactual of a checked reason)."""
+        return _(TEMPLATES[self.code]).format(**self._shown())
+
+    @property
     def text(self) -> str:
-        p = dict(self.params)
+        """The reason in words; for a checked one, its direction and counterfactual share too."""
+        p = self.params
+        if "sens" in p and "contrefactuel" in p:
+            shown = {**self._shown(), "relache": self.relaxed_text}
+            return _("{reason} — {direction}: {counterfactual}").format(
+                reason=self.label, direction=_(DIRECTIONS[p["sens"]]),
+                counterfactual=_(COUNTERFACTUALS[p["relachement"]]).format(**shown))
+        return self.label
+
+    @property
+    def relaxation(self) -> str:
+        """What was relaxed, in words ('' for a reason that was not checked)."""
+        kind = self.params.get("relachement")
+        return _(RELAXATIONS[kind]).format(relache=self.relaxed_text) if kind in RELAXATIONS else ""
+
+    def _shown(self) -> dict[str, Any]:
+        p = self.params
         shown = {k: (f"{100 * v:g} %" if k in _RATES else number(v) if k in _NUMBERS else v) for k, v in p.items()}
         if "reservataire" in p:
             name = p.get("nom") or ""
@@ -115,7 +173,19 @@ class Reason:
             shown["points"] = f"{100 * p['points']:g}"
         if "type" in p:
             shown["type"] = p["type"]
-        return _(TEMPLATES[self.code]).format(**shown)
+        return shown
+
+    @property
+    def relaxed_text(self) -> str:
+        """The relaxed value of a checked reason, in words ('' when the constraint is removed)."""
+        kind, value = self.params.get("relachement"), self.params.get("relache")
+        if value is None:
+            return ""
+        if kind == "plafond":
+            return f"{100 * value:g} %"
+        if kind == "equilibre_qpv":
+            return f"{100 * value:g}"
+        return number(value)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "params": dict(self.params), "text": self.text}
@@ -137,6 +207,11 @@ class PairExplanation:
     @property
     def ecart(self) -> float:
         return self.logements - self.cible
+
+    @property
+    def sens(self) -> str:
+        """``retient`` (the share is below its target) or ``pousse`` (above)."""
+        return "retient" if self.ecart < 0 else "pousse"
 
 
 @dataclass
@@ -161,6 +236,27 @@ class Explanation:
     infeasible: list[Reason] | None = None
     #: The targets moved from equivalence before the solve (SPEC §4, targets version 2).
     moved: list[Reason] = field(default_factory=list)
+    #: Whether the pairs' reasons were checked by counterfactual solves (else none is given).
+    checked: bool = True
+    #: How many counterfactual solves ran, and their wall-clock seconds.
+    solves: int = 0
+    seconds: float = 0.0
+    #: Per relaxation kind: the counterfactual solves and the seconds they took (in their process).
+    solve_seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def sensitivity(self) -> pd.DataFrame:
+        """One row per departing pair and checked reason (``sensibilite.csv``, columns
+        :data:`SENSITIVITY_COLUMNS`): what binds, and the share once it is relaxed."""
+        rows = []
+        for p in self.pairs:
+            for r in p.reasons:
+                q = r.params
+                rows.append({"bailleur": p.bailleur, "reservataire": p.reservataire, "cible": round(p.cible, 6),
+                             "logements": round(p.logements, 6), "sens": p.sens, "raison": r.code,
+                             "contrainte": q.get("contrainte", ""), "relachement": q.get("relachement", ""),
+                             "valeur_relachee": q.get("relache"), "logements_relaches": q.get("contrefactuel"),
+                             "texte": r.text})
+        return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
 
     def is_empty(self) -> bool:
         """True when no target moved, the proposal equals the targets and every CIL target is met."""
@@ -193,11 +289,18 @@ class Explanation:
             return "\n".join(lines) + "\n"
         if self.pairs:
             lines += [_("## Departures from equivalence"), ""]
+            if self.checked:
+                lines += [_("Each reason was checked by solving again with that one constraint relaxed "
+                            "(models/FORMULATION.md): it is given only when the share then moves towards "
+                            "its target."), ""]
+            else:
+                lines += [_("The reasons were not computed (they take one more solve per constraint): "
+                            "run fluxopt explain, or fluxopt solve --sensibilite."), ""]
             for p in self.pairs:
                 template = _("- **{reservataire} at {bailleur}**: {logements} dwellings/year instead of {cible} "
-                             "({ecart}, {relatif} %), above its target because of:") if p.ecart > 0 else \
+                             "({ecart}, {relatif} %), above its target") if p.ecart > 0 else \
                     _("- **{reservataire} at {bailleur}**: {logements} dwellings/year instead of {cible} "
-                      "({ecart}, {relatif} %), below its target because of:")
+                      "({ecart}, {relatif} %), below its target")
                 sign = "+" if p.ecart > 0 else "−"
                 lines.append(template.format(
                     reservataire=p.reservataire, bailleur=p.bailleur, logements=number(p.logements),
@@ -280,6 +383,14 @@ class _Namer:
         return None
 
 
+@dataclass(frozen=True)
+class Counterfactuals:
+    """How to run the counterfactual solves: ``jobs`` processes, ``warm`` starts."""
+
+    jobs: int = 1
+    warm: bool = True
+
+
 def _index(index: Any) -> tuple:
     return index if isinstance(index, tuple) else (index,)
 
@@ -318,27 +429,43 @@ def _rows(lp: LinearProgram, name: str, values: np.ndarray, fixed: Mapping[str, 
     return _RowState(index, position, upper, slack <= BINDING_TOL * np.maximum(1.0, np.abs(bound)))
 
 
-def _touches(name: str, index: tuple, pair: tuple[str, str], kind: str, members: set, epcis: set) -> bool:
-    """Whether row (name, index) involves the variables of pair (b, r) of type ``kind``."""
+def _touches(name: str, index: tuple, pair: tuple[str, str], members: set, epcis: set, priced: bool) -> bool:
+    """Whether row (name, index) may move pair (b, r): the caps at its bailleur and the uniform
+    rates there (they move the other holders' shares of the same flux; another pair's uniform
+    rate, an equality that always binds, only when it is ``priced`` in a deviation stage), its
+    capacities, QPV balance and CIL targets."""
     b, r = pair
     if name == "plafond":
-        return index[1] == b and kind in cap_types(index[0])
+        return index[1] == b
     if name == "capacite":
         return index in members
     if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
         return index == (b, r)
     if name == "prefet_uniforme":
-        return index[0] == r and index[1] == b
-    if name in ("cil_hors_qpv", "cil_qpv"):
-        return index[0] in epcis
-    return name == "fixe" and index[0] in ("ecart_cil", "ecart_max")
+        return index[1] == b and (index[0] == r or priced)
+    return name in ("cil_hors_qpv", "cil_qpv") and index[0] in epcis
 
 
 _REASON_ROWS = ("plafond", "capacite", "equilibre_qpv_min", "equilibre_qpv_max", "prefet_uniforme",
-                "cil_hors_qpv", "cil_qpv", "fixe")
+                "cil_hors_qpv", "cil_qpv")
 
 
-def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[PairExplanation]:
+def _relaxation(name: str, index: tuple) -> Relaxation:
+    """The relaxation that checks a candidate row."""
+    if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
+        return Relaxation("equilibre_qpv", index)
+    if name == "prefet_uniforme":
+        return Relaxation(name, index[:2])
+    if name == "capacite":
+        return Relaxation(name, index)
+    return Relaxation(name, index if name == "plafond" else index[:1])
+
+
+def _candidates(result: Result, values: np.ndarray, departing: list[tuple[str, str]]
+                ) -> dict[tuple[str, str], list[tuple[Relaxation, float]]]:
+    """For each departing pair (b, r), the relaxations to try: the rows of :data:`_REASON_ROWS`
+    that involve it and bind at the solution or are priced in a deviation stage, and the other
+    agreements at its bailleur; each with the row's upper bound (for the reason's text)."""
     lp, base, fixed = result.lp, result.baseline, result.solution.fixed
     # The largest |dual| of each row (the LP's, then the fixing rows) over the deviation stages.
     duals = np.zeros(lp.num_row + len(fixed))
@@ -351,36 +478,90 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[Pai
     for comp_name in _REASON_ROWS:
         block = _rows(lp, comp_name, values, fixed, activity)
         # A nonzero dual in a deviation stage means the row binds at that stage's optimum,
-        # even if the later stages moved within their tolerance.
-        # The capacity row (sum of x + own = F) is an equality whose dual also carries the price of
-        # own in the bailleur's Q1 rows: it counts only where the segment is full (own = 0).
-        priced_rows = ((duals[block.position] > DUAL_TOL) & (block.binding if comp_name == "capacite" else True)).tolist()
-        for index, upper, binding, priced in zip(block.index, block.upper.tolist(), block.binding.tolist(),
-                                                 priced_rows):
-            if priced or binding:
-                rows.append((comp_name, _index(index), upper, priced))
+        # even if the later stages moved within their tolerance. The capacity row (sum of x + own
+        # = F) is an equality whose dual also carries the price of own in the bailleur's Q1 rows:
+        # it counts only where the segment is full (own = 0).
+        priced = (duals[block.position] > DUAL_TOL) & (block.binding if comp_name == "capacite" else True)
+        for index, upper, binding, price in zip(block.index, block.upper.tolist(), block.binding.tolist(),
+                                                priced.tolist()):
+            if price or binding:
+                rows.append((comp_name, _index(index), upper, price))
+    shares = result.shares
+    agreed = shares[shares["accord"].astype(bool)]
     epci_of = base.segments["epci"].to_dict()
-    out = []
-    for _i, p in result.shares.iterrows():
-        if abs(p["ecart"]) <= DEVIATION_TOL * max(1.0, p["cible"]):
-            continue
-        pair = (p["bailleur"], p["reservataire"])
-        if p["accord"]:
-            agreed = Reason("accord", {**namer.holder(pair[1]), "bailleur": pair[0], "logements": float(p["logements"])})
-            out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]), [agreed]))
-            continue
-        members = set(base.members[pair])
-        epcis = {epci_of[s] for s in members} & set(namer.cil.index)
-        touching = [r for r in rows if _touches(r[0], r[1], pair, p["type"], members, epcis)]
-        priced = [r for r in touching if r[3]]
-        chosen = priced or [r for r in touching if r[0] not in ("prefet_uniforme", "fixe")]
-        reasons: list[Reason] = [t for r in chosen if (t := namer.row(r[0], r[1], r[2])) is not None]
-        if any(r[0] == "fixe" and r[1][0] == "ecart_cil" for r in chosen):
-            reasons += [t for r in touching if r[0] in ("cil_hors_qpv", "cil_qpv") and r not in chosen
-                        and (t := namer.row(r[0], r[1], r[2])) is not None]
-        out.append(PairExplanation(pair[0], pair[1], float(p["cible"]), float(p["logements"]),
-                                   _unique(reasons) or [Reason("arbitrage", {})]))
+    cil_epcis = set(base.cil["epci"])
+    out: dict[tuple[str, str], list[tuple[Relaxation, float]]] = {}
+    for b, r in departing:
+        members = set(base.members[(b, r)])
+        epcis = {epci_of[s] for s in members} & cil_epcis
+        found = {_relaxation(n, i): u for n, i, u, price in rows if _touches(n, i, (b, r), members, epcis, price)}
+        for a in agreed.itertuples(index=False):
+            if a.bailleur == b and a.reservataire != r:
+                found[Relaxation("accord", (b, a.reservataire))] = float(a.logements)
+        out[(b, r)] = sorted(found.items(), key=lambda item: repr(item[0]))
     return out
+
+
+def _constraint_name(relaxation: Relaxation) -> str:
+    """``plafond[prefet,B1]``: the relaxed constraint's stable name (kind and index)."""
+    index = relaxation.index
+    return relaxation.kind + index_name(index[0] if len(index) == 1 else index)
+
+
+def _checked_reason(namer: _Namer, relaxation: Relaxation, upper: float) -> Reason:
+    """The reason a relaxation checks, without its counterfactual yet."""
+    kind, index = relaxation.kind, relaxation.index
+    if kind == "equilibre_qpv":
+        return namer.row("equilibre_qpv_max", index, upper)  # type: ignore[return-value]
+    if kind == "prefet_uniforme":
+        return Reason("prefet_uniforme", {**namer.holder(str(index[0])), "bailleur": index[1]})
+    if kind == "accord":
+        return Reason("accord_voisin", {**namer.holder(str(index[1])), "bailleur": index[0], "logements": upper})
+    return namer.row(kind, index, upper)  # type: ignore[return-value]
+
+
+def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfactuals: Counterfactuals | None
+                  ) -> tuple[list[PairExplanation], dict[Relaxation, Outcome], float]:
+    """The departing pairs, with the reasons that their counterfactual solve confirms (none when
+    ``counterfactuals`` is None), the counterfactual solves and their wall seconds."""
+    out: list[PairExplanation] = []
+    departing = []
+    for p in result.shares.itertuples(index=False):
+        if abs(p.ecart) <= DEVIATION_TOL * max(1.0, p.cible):
+            continue
+        pair = PairExplanation(p.bailleur, p.reservataire, float(p.cible), float(p.logements), [])
+        out.append(pair)
+        if p.accord:
+            pair.reasons = [Reason("accord", {**namer.holder(p.reservataire), "bailleur": p.bailleur,
+                                              "logements": float(p.logements), "sens": pair.sens})]
+        else:
+            departing.append((p.bailleur, p.reservataire))
+    if counterfactuals is None:
+        return out, {}, 0.0
+    candidates = _candidates(result, values, departing)
+    t0 = time.perf_counter()
+    outcomes = solve_relaxations(result.lp, result.baseline, result.policy, (r for c in candidates.values() for r, _u in c),
+                                 jobs=counterfactuals.jobs, warm=counterfactuals.warm,
+                                 solver=result.summary.options.solver)
+    seconds = time.perf_counter() - t0
+    for pair in out:
+        if (pair.bailleur, pair.reservataire) not in candidates:
+            continue
+        moves = []
+        for relaxation, upper in candidates[(pair.bailleur, pair.reservataire)]:
+            now = outcomes[relaxation].share((pair.bailleur, pair.reservataire))
+            if now is None:
+                continue
+            toward = (now - pair.logements) * (1.0 if pair.ecart < 0 else -1.0)
+            if toward > MOVE_TOL * max(1.0, pair.cible):
+                reason = _checked_reason(namer, relaxation, upper)
+                params = {**reason.params, "sens": pair.sens, "relachement": relaxation.kind,
+                          "contrainte": _constraint_name(relaxation), "relache": outcomes[relaxation].relaxed,
+                          "actuel": pair.logements, "contrefactuel": round(now, 6)}
+                moves.append((-toward, Reason(reason.code, params)))
+        moves.sort(key=lambda m: (m[0], m[1].code, repr(sorted(m[1].params.items()))))
+        pair.reasons = _unique([m[1] for m in moves]) or [Reason("arbitrage", {"sens": pair.sens})]
+    return out, outcomes, seconds
 
 
 def _shortfall_reasons(result: Result, values: np.ndarray, namer: _Namer) -> list[ShortfallExplanation]:
@@ -461,17 +642,28 @@ def infeasible_subset(result: Result, stage: str) -> list[Reason]:
     return _unique(reasons)
 
 
-def explain(result: Result) -> Explanation:
-    """The explanation of a solve (solved with ``keep_duals=True``, the duals sharpen the reasons)."""
+def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm: bool = True) -> Explanation:
+    """The explanation of a solve (solved with ``keep_duals=True``, the duals add candidate reasons).
+
+    Each departing pair's candidate reasons are checked by counterfactual solves
+    (:mod:`fluxopt.counterfactuals`, ``jobs`` processes, ``warm`` starts): only those whose
+    relaxation moves the share towards its target are given. ``counterfactuals=False`` gives the
+    departures without reasons (no solve), as does a result cut short by a time limit."""
     namer = _Namer(result.baseline, result.policy)
     moved = [Reason(a.regle, {"bailleur": a.bailleur, "reservataire": a.reservataire, "avant": float(a.avant),
                               "apres": float(a.apres), "vers": str(a.vers or ""), "logements": float(a.logements)})
              for a in result.baseline.ajustements.itertuples(index=False)]
-    expl = Explanation(result.instance.nom, result.status.value, moved=moved)
+    expl = Explanation(result.instance.nom, result.status.value, moved=moved, checked=counterfactuals)
     values = result.solution.values
     if result.status is Termination.INFEASIBLE and result.stages:
         expl.infeasible = infeasible_subset(result, result.stages[-1].name)
     elif values is not None:
-        expl.pairs = _pair_reasons(result, values, namer)
+        # A point cut short by a time limit is no optimum to compare the relaxed ones with.
+        expl.checked = counterfactuals and result.status is Termination.OPTIMAL
+        expl.pairs, outcomes, expl.seconds = _pair_reasons(
+            result, values, namer, Counterfactuals(jobs, warm) if expl.checked else None)
+        expl.solves = len(outcomes)
+        for relaxation, outcome in outcomes.items():
+            expl.solve_seconds.setdefault(relaxation.kind, []).append(outcome.seconds)
         expl.shortfalls = _shortfall_reasons(result, values, namer)
     return expl

@@ -4,7 +4,9 @@ Sheets, in the language of the result (French by default): « Synthèse » (one 
 the territory, the status, the four objectives in one sentence each, totals per bailleur and per
 réservataire), « Propositions » (one row per convention with its reason in words),
 « Graphiques » (native charts), « Paramètres » (every policy value used, its source, whether it
-was overridden), « Explications », « Communes » (segments), « CIL ». Headers say their unit;
+was overridden), « Explications », « Sensibilité » (when the reasons were checked by
+counterfactual solves: per departing convention, each constraint that binds it and the share
+once it is relaxed), « Communes » (segments), « CIL ». Headers say their unit;
 names stand beside codes; every sheet is set up for printing (landscape, fit to width, header
 rows repeated, frozen panes). The CSV files stay the data for programs; the numbers here are
 theirs. The document's dates are fixed, so that the same result gives the same bytes.
@@ -34,9 +36,10 @@ MAX_BAILLEUR_CHARTS = 24
 
 SHEETS = {
     "synthese": N_("Synthèse"), "propositions": N_("Proposals"), "graphiques": N_("Charts"),
-    "parametres": N_("Parameters"), "explications": N_("Explanations"), "communes": N_("Communes"),
-    "cil": N_("CIL"),
+    "parametres": N_("Parameters"), "explications": N_("Explanations"), "sensibilite": N_("Sensitivity"),
+    "communes": N_("Communes"), "cil": N_("CIL"),
 }
+DIRECTION_WORDS = {"retient": N_("holds it below its target"), "pousse": N_("pushes it above its target")}
 STATUS = {
     "optimal": N_("solved: the proposal below is optimal"),
     "infeasible": N_("no proposal: the strict CIL targets cannot be met (see « Explanations »)"),
@@ -219,7 +222,9 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
 
 
 def _reason_of(explanation: Explanation) -> dict[tuple[str, str], str]:
-    return {(p.bailleur, p.reservataire): "; ".join(r.text for r in p.reasons) for p in explanation.pairs}
+    unchecked = _("departs from its target; reasons not computed (fluxopt solve --sensibilite)")
+    return {(p.bailleur, p.reservataire): "; ".join(r.text for r in p.reasons) or unchecked
+            for p in explanation.pairs}
 
 
 def _propositions(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Format],
@@ -355,6 +360,30 @@ def _explications(book: xlsxwriter.Workbook, explanation: Explanation, formats: 
     sheet.table(0, columns, rows)
 
 
+def _sensibilite(book: xlsxwriter.Workbook, result: Result, explanation: Explanation,
+                 formats: dict[str, Format]) -> None:
+    """Per departing convention, each constraint that binds it and the share once it is relaxed
+    (the rows of sensibilite.csv)."""
+    sheet = _Sheet(book, "sensibilite", formats)
+    _b, r_names = _names(result)
+    columns: list[tuple[str, str | None, float]] = [
+        (N_("Bailleur"), "text", 8), (N_("Réservataire"), "text", 12), (N_("Réservataire name"), "text", 24),
+        (N_("Target (dwellings/year)"), "number", 10), (N_("Dwellings per year (exact)"), "number", 10),
+        (N_("Constraint"), "wrap", 50), (N_("Effect"), "wrap", 18), (N_("Relaxed to"), "wrap", 22),
+        (N_("Dwellings per year once relaxed"), "number", 11), (N_("Change (dwellings/year)"), "number", 10),
+        (N_("Code"), "text", 16)]
+    rows: list[list[Any]] = []
+    for p in explanation.pairs:
+        for r in p.reasons:
+            after = r.params.get("contrefactuel")
+            rows.append([p.bailleur, p.reservataire, r_names.get(p.reservataire, ""), p.cible, p.logements, r.label,
+                         _(DIRECTION_WORDS[p.sens]), r.relaxation, after,
+                         None if after is None else after - p.logements, r.code])
+    end = sheet.table(0, columns, rows)
+    sheet.cell(end + 1, 0, _("Each constraint was relaxed alone and every stage solved again (models/FORMULATION.md): "
+                             "it is listed only when the convention's share then moves towards its target."), "text")
+
+
 def _communes(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Format]) -> None:
     """One row per segment (bailleur, commune, QPV or not): its flux base and each holder's dwellings per year."""
     sheet = _Sheet(book, "communes", formats)
@@ -399,7 +428,7 @@ def write_workbook(result: Result, path: Path, explanation: Explanation | None =
 
 
 def _write_workbook(result: Result, path: Path, explanation: Explanation | None) -> None:
-    explanation = explanation if explanation is not None else explain(result)
+    explanation = explanation if explanation is not None else explain(result, counterfactuals=False)
     book = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "in_memory": True})
     book.set_properties({"created": DOCUMENT_DATE, "title": result.instance.nom})
     formats = _formats(book)
@@ -410,6 +439,8 @@ def _write_workbook(result: Result, path: Path, explanation: Explanation | None)
     _graphiques(book, result, formats, props, synth, (1, q1) if q1 else None)
     _parametres(book, result, formats)
     _explications(book, explanation, formats)
+    if explanation.checked and explanation.pairs:
+        _sensibilite(book, result, explanation, formats)
     _communes(book, result, formats)
     if len(cil):
         _cil(book, cil, formats)

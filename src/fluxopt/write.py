@@ -38,6 +38,7 @@ TABLE_FILES = {"parts": "parts.csv", "segments": "segments.csv", "cil": "cil.csv
 SUMMARY_FILE = "summary.json"
 WORKBOOK_FILE = "resultats.xlsx"
 EXPLANATION_FILE = "explication.md"
+SENSITIVITY_FILE = "sensibilite.csv"
 
 
 def write_tables(result: Result, folder: Path) -> None:
@@ -58,7 +59,7 @@ def write_summary(result: Result, folder: Path, write_seconds: float) -> None:
 
 
 #: The files a result folder may hold (``fluxopt solve`` and ``fluxopt batch``).
-RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, EXPLANATION_FILE, *TABLE_FILES.values()})
+RESULT_FILES = frozenset({SUMMARY_FILE, WORKBOOK_FILE, EXPLANATION_FILE, SENSITIVITY_FILE, *TABLE_FILES.values()})
 #: Keys of summary.json that mark an earlier fluxopt result (also the summary of a failed batch job).
 RESULT_KEYS = frozenset({"status", "versions"})
 #: Testing hook: seconds to pause once the temporary folder is written, before it is renamed
@@ -314,8 +315,10 @@ def write_result(result: Result, folder: str | Path, *, workbook: bool = True,
                  explanation: Explanation | bool = True, force: bool = False) -> Path:
     """Write the result folder as ``fluxopt solve`` does: summary.json, the CSV tables,
     resultats.xlsx (unless ``workbook`` is false) and, when the proposal departs from
-    equivalence, explication.md (``explanation``: one already computed, True to compute it,
-    False for none). ``fluxopt batch`` writes the CSV tables and summary.json only.
+    equivalence, explication.md (``explanation``: one already computed, True to compute it
+    without counterfactual solves, False for none) and, when the explanation's reasons were
+    checked (``fluxopt.explain(result)``), sensibilite.csv. ``fluxopt batch`` writes the CSV
+    tables and summary.json only.
 
     Checked, locked and atomic like ``fluxopt solve``'s (module docstring): an existing folder
     is replaced only when it is an earlier result (or with ``force``), and only once everything
@@ -344,14 +347,16 @@ def _write_scratch(result: Result, folder: Path, *, workbook: bool, explanation:
     os.umask(umask)
     try:
         tmp.chmod(0o777 & ~umask)
-        computed = explain(result) if explanation is True else explanation if isinstance(explanation, Explanation) \
-            else None
+        computed = explain(result, counterfactuals=False) if explanation is True else explanation \
+            if isinstance(explanation, Explanation) else None
         if result.has_solution:
             write_tables(result, tmp)
             if workbook:
                 write_workbook(result, tmp / WORKBOOK_FILE, computed)
         if computed is not None and not computed.is_empty():
             (tmp / EXPLANATION_FILE).write_text(computed.to_markdown(), encoding="utf-8")
+        if computed is not None and computed.checked and computed.pairs:
+            computed.sensitivity().to_csv(tmp / SENSITIVITY_FILE, index=False, lineterminator="\n")
         write_summary(result, tmp, time.perf_counter() - start)
         if os.environ.get(PAUSE_ENV):
             time.sleep(float(os.environ[PAUSE_ENV]))

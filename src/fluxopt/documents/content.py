@@ -2,7 +2,9 @@
 
 Numbers stay numbers here; the templates format them in French with the filters of
 :func:`fr_number` and :func:`fr_pct`. Departures are given their reasons by reading the tables
-(a cap reached, a segment with no own share left); ``fluxopt explain`` gives the LP's rows.
+(a cap reached, a segment with no own share left); when the result folder has
+``sensibilite.csv`` (``fluxopt solve --sensibilite``), each departure also lists the constraints
+checked by counterfactual solves, with the share once each is relaxed (in the solve's language).
 """
 
 from __future__ import annotations
@@ -140,12 +142,17 @@ def departures(d: Dossier) -> list[dict[str, Any]]:
     own = d.segments[d.segments["titulaire"] == "bailleur"]
     own_empty = {(b, c) for b, c, x in zip(own["bailleur"], own["commune"], own["logements"]) if x <= 1e-6}
     rows = d.parts[d.parts["ecart_relatif"].abs() > DEPARTURE_TOL]
+    checked: dict[tuple[str, str], list[str]] = {}
+    if d.sensibilite is not None:
+        for s in d.sensibilite.itertuples(index=False):
+            checked.setdefault((s.bailleur, s.reservataire), []).append(str(s.texte))
     out = []
     for _, r in rows.iterrows():
         out.append({"bailleur": r["bailleur"], "bailleur_nom": bailleurs.get(r["bailleur"], r["bailleur"]),
                     "reservataire": r["reservataire"], "nom": names.get(r["reservataire"], r["reservataire"]),
                     "cible": r["cible"], "logements": r["logements"], "ecart": r["ecart"],
-                    "ecart_pct": 100 * r["ecart_relatif"], "raisons": _reasons(d, r, own_empty)})
+                    "ecart_pct": 100 * r["ecart_relatif"], "raisons": _reasons(d, r, own_empty),
+                    "sensibilite": checked.get((r["bailleur"], r["reservataire"]), [])})
     return sorted(out, key=lambda x: (-abs(x["ecart"]), x["bailleur"], x["reservataire"]))
 
 
@@ -213,6 +220,7 @@ def report_context(d: Dossier) -> dict[str, Any]:
         "ecart_max_pct": 100 * float(parts["ecart_relatif"].abs().max()) if len(parts) else 0.0,
         "ecart_abs": float(parts["ecart"].abs().sum()),
         "ecarts": deps, "raisons": main_reasons(deps), "bailleurs": per_bailleur,
+        "sensibilite": d.sensibilite is not None,
         "reservataires": per_res.to_dict("records"), "cil": cil,
         "cil_ok": all(c["atteint_ok"] for c in cil),
         "parametres": [{"cle": k, "libelle": label, "valeur": fr_value(values[k]), "source": src}

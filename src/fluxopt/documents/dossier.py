@@ -26,6 +26,8 @@ from fluxopt.result import Result
 
 SUMMARY_FILE = "summary.json"
 TABLES = ("parts", "segments", "cil", "bailleurs")
+#: Written by ``fluxopt solve --sensibilite``: the reasons of the departures checked by counterfactual solves.
+SENSITIVITY_FILE = "sensibilite.csv"
 #: Identifier columns, read as text so that codes keep their leading zeros.
 ID_COLUMNS = {"bailleur": str, "reservataire": str, "commune": str, "epci": str, "titulaire": str, "nom": str}
 
@@ -33,7 +35,8 @@ ID_COLUMNS = {"bailleur": str, "reservataire": str, "commune": str, "epci": str,
 @dataclass(frozen=True, eq=False)
 class Dossier:
     """A solved territory as the documents see it: the summary (``summary.json`` as a dict),
-    the four result tables, the instance and the policy used."""
+    the four result tables, the instance and the policy used; ``sensibilite`` the rows of
+    ``sensibilite.csv`` when the result folder has one."""
 
     summary: dict[str, Any]
     parts: pd.DataFrame
@@ -42,6 +45,7 @@ class Dossier:
     bailleurs: pd.DataFrame
     instance: Instance
     policy: Policy
+    sensibilite: pd.DataFrame | None = None
 
     @property
     def annee(self) -> int:
@@ -121,6 +125,15 @@ def from_folder(folder: str | Path, *, instance: str | Path | None = None) -> Do
         except (OSError, ValueError) as exc:
             problems.append(Problem.coded(str(file), None, None, "fichier_illisible", _("{fichier} cannot be read: {raison}"),
                                           {"fichier": file.name, "raison": str(exc)}))
+    sensitivity = None
+    if (folder / SENSITIVITY_FILE).is_file():
+        try:
+            sensitivity = pd.read_csv(folder / SENSITIVITY_FILE, dtype=ID_COLUMNS, keep_default_na=False,
+                                      na_values=[""])
+        except (OSError, ValueError) as exc:
+            problems.append(Problem.coded(str(folder / SENSITIVITY_FILE), None, None, "fichier_illisible",
+                                          _("{fichier} cannot be read: {raison}"),
+                                          {"fichier": SENSITIVITY_FILE, "raison": str(exc)}))
     if problems:
         raise InstanceError(problems)
     inst = _find_instance(folder, summary, instance)
@@ -131,7 +144,7 @@ def from_folder(folder: str | Path, *, instance: str | Path | None = None) -> Do
     tables["bailleurs"]["nom"] = tables["bailleurs"]["nom"].fillna("")
     tables["parts"]["origine_cible"] = tables["parts"]["origine_cible"].fillna("equivalence")
     tables["parts"]["methode"] = tables["parts"]["methode"].fillna("")
-    return Dossier(summary, tables["parts"], segments, tables["cil"], tables["bailleurs"], inst, policy)
+    return Dossier(summary, tables["parts"], segments, tables["cil"], tables["bailleurs"], inst, policy, sensitivity)
 
 
 def load_dossier(source: Result | str | Path, *, instance: str | Path | None = None) -> Dossier:

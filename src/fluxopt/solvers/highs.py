@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 
 import highspy
 import numpy as np
@@ -46,6 +46,9 @@ OPTIONS: dict[str, bool | int] = {"output_flag": False, "threads": 1}
 #: row is added, so primal simplex starts from a feasible basis (benchmarks/RESULTS.md, "Sparser
 #: LP and solver settings": 0.26x the HiGHS time of the defaults over the national set).
 LATER_STAGES: dict[str, bool | int] = {"simplex_strategy": 4}
+#: Simplex strategy of a run started from a given basis (1: dual, 4: primal; benchmarks/RESULTS.md,
+#: "Counterfactual explanations").
+WARM_STRATEGY = 1
 
 
 class HighsBackend:
@@ -55,6 +58,8 @@ class HighsBackend:
     simplex)."""
 
     name = "highs"
+    #: Options set from the second run on.
+    later_stages: dict[str, bool | int] = LATER_STAGES
 
     def __init__(self, lp: LinearProgram):
         self.lp = lp
@@ -95,7 +100,7 @@ class HighsBackend:
         # HiGHS's run clock adds up the runs of one object: the limit is on that clock.
         h.setOptionValue("time_limit", highspy.kHighsInf if time_limit is None else h.getRunTime() + float(time_limit))
         if self.runs == 1:
-            for option, value in LATER_STAGES.items():
+            for option, value in self.later_stages.items():
                 h.setOptionValue(option, value)
         t0 = time.perf_counter()
         run_status = h.run()
@@ -114,6 +119,67 @@ class HighsBackend:
 
     def duals(self) -> np.ndarray:
         return np.array(self.highs.getSolution().row_dual, dtype=float)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """A simplex basis as HiGHS's status codes (``HighsBasisStatus`` values), one per column and row
+    (the LP's rows, then the fixing rows in force): plain arrays, so that it crosses processes."""
+
+    columns: np.ndarray
+    rows: np.ndarray
+
+
+_LOWER, _UPPER, _ZERO = (int(s) for s in (highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper,
+                                          highspy.HighsBasisStatus.kZero))
+
+
+def _at_finite_bounds(status: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``status`` with each nonbasic member at an infinite bound moved to its other bound, or to
+    zero (free) when both are infinite: what a relaxation that removed a bound asks of a basis."""
+    out = status.copy()
+    gone = ((out == _LOWER) & ~np.isfinite(lower)) | ((out == _UPPER) & ~np.isfinite(upper))
+    out[gone & (out == _LOWER) & np.isfinite(upper)] = _UPPER
+    out[gone & (out == _UPPER) & np.isfinite(lower)] = _LOWER
+    out[gone & ~np.isfinite(lower) & ~np.isfinite(upper)] = _ZERO
+    return out
+
+
+class WarmHighsBackend(HighsBackend):
+    """A :class:`HighsBackend` that starts the stage of each run from a given basis (``starts``, one
+    per stage, from a solve of the same rows and columns; dual simplex from there) and keeps the
+    basis each run ends on (``bases``)."""
+
+    def __init__(self, lp: LinearProgram, starts: Sequence[Basis] | None = None):
+        super().__init__(lp)
+        self.starts = starts
+        self.bases: list[Basis] = []
+        self.row_bounds = (list(lp.row_lower), list(lp.row_upper))
+        if starts is not None:
+            self.later_stages = {"simplex_strategy": WARM_STRATEGY}
+            self.highs.setOptionValue("simplex_strategy", WARM_STRATEGY)
+
+    def add_fixing_row(self, stage: str, bound: float) -> None:
+        super().add_fixing_row(stage, bound)
+        self.row_bounds[0].append(-highspy.kHighsInf)
+        self.row_bounds[1].append(bound)
+
+    def run(self, time_limit: float | None) -> RunOutcome:
+        h = self.highs
+        if self.starts is not None and self.runs < len(self.starts):
+            start = self.starts[self.runs]
+            basis = highspy.HighsBasis()
+            basis.col_status = [highspy.HighsBasisStatus(int(s)) for s in
+                                _at_finite_bounds(start.columns, self.lp.col_lower, self.lp.col_upper)]
+            lower, upper = (np.array(b, dtype=float) for b in self.row_bounds)
+            basis.row_status = [highspy.HighsBasisStatus(int(s)) for s in _at_finite_bounds(start.rows, lower, upper)]
+            basis.valid, basis.alien = True, False
+            h.setBasis(basis)
+        outcome = super().run(time_limit)
+        got = h.getBasis()
+        self.bases.append(Basis(np.array([int(s) for s in got.col_status], dtype=np.int8),
+                                np.array([int(s) for s in got.row_status], dtype=np.int8)))
+        return outcome
 
 
 @dataclass(frozen=True)
