@@ -186,6 +186,13 @@ def test_workbook_report_and_json_show_the_sensitivity(tmp_path: Path) -> None:
     checked = fluxopt.write_report(tmp_path / "s", tmp_path / "s.html").read_text(encoding="utf-8")
     assert "sensibilité" not in plain
     assert "sensibilité (chaque contrainte relâchée seule" in checked
+    # The report's summary of reasons: the checked constraints when there are some, else the
+    # reasons read from the tables, said to be unchecked.
+    assert "non vérifiées par un calcul" in plain and "non vérifiées par un calcul" not in checked
+    summary = checked[checked.index("Ce qui compte le plus"):checked.index("2. Par bailleur")]
+    assert "Objectif CIL hors QPV dans l&#39;EPCI 243300316 : 60 % des attributions aux ménages du premier " \
+           "quartile (Q1) : 3 conventions" in summary
+    assert "Plafond du préfet : 2 conventions" in summary and "équilibre entre réservataires" not in summary
     assert ("pousse la part au-dessus de sa cible : sans cet objectif, la part serait de 27,00 logements par an au "
             "lieu de 36,00") in checked
 

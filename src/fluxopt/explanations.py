@@ -117,7 +117,7 @@ RELAXATIONS = {
 }
 #: The columns of ``sensibilite.csv`` (docs/resultats.md).
 SENSITIVITY_COLUMNS = ["bailleur", "reservataire", "cible", "logements", "sens", "raison", "contrainte",
-                       "relachement", "valeur_relachee", "logements_relaches", "texte"]
+                       "relachement", "valeur_relachee", "logements_relaches", "libelle", "texte"]
 #: The réservataire types in words, for a holder without a name.
 TYPE_LABELS = {
     "prefet": N_("the préfet"), "prefet_agents": N_("the préfet (State employees)"),
@@ -255,7 +255,7 @@ class Explanation:
                              "logements": round(p.logements, 6), "sens": p.sens, "raison": r.code,
                              "contrainte": q.get("contrainte", ""), "relachement": q.get("relachement", ""),
                              "valeur_relachee": q.get("relache"), "logements_relaches": q.get("contrefactuel"),
-                             "texte": r.text})
+                             "libelle": r.label, "texte": r.text})
         return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
 
     def is_empty(self) -> bool:

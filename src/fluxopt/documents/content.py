@@ -108,7 +108,8 @@ def exclusions(d: Dossier) -> pd.DataFrame:
 
 
 def _reasons(d: Dossier, row: pd.Series, own_empty: set[tuple[str, str]]) -> list[str]:
-    """Why a pair departs from its target, read from the tables."""
+    """Why a pair departs from its target, read from the tables: the likely reasons, for a result
+    folder without ``sensibilite.csv`` (the report says they were not checked)."""
     caps = d.policy.plafonds
     b = d.bailleurs.set_index("bailleur").loc[row["bailleur"]]
     reasons = []
@@ -143,15 +144,20 @@ def departures(d: Dossier) -> list[dict[str, Any]]:
     own_empty = {(b, c) for b, c, x in zip(own["bailleur"], own["commune"], own["logements"]) if x <= 1e-6}
     rows = d.parts[d.parts["ecart_relatif"].abs() > DEPARTURE_TOL]
     checked: dict[tuple[str, str], list[str]] = {}
+    labels: dict[tuple[str, str], list[str]] = {}
     if d.sensibilite is not None:
         for s in d.sensibilite.itertuples(index=False):
             checked.setdefault((s.bailleur, s.reservataire), []).append(str(s.texte))
+            label = str(getattr(s, "libelle", s.texte))
+            if label not in labels.setdefault((s.bailleur, s.reservataire), []):
+                labels[(s.bailleur, s.reservataire)].append(label)
     out = []
     for _, r in rows.iterrows():
         out.append({"bailleur": r["bailleur"], "bailleur_nom": bailleurs.get(r["bailleur"], r["bailleur"]),
                     "reservataire": r["reservataire"], "nom": names.get(r["reservataire"], r["reservataire"]),
                     "cible": r["cible"], "logements": r["logements"], "ecart": r["ecart"],
-                    "ecart_pct": 100 * r["ecart_relatif"], "raisons": _reasons(d, r, own_empty),
+                    "ecart_pct": 100 * r["ecart_relatif"], "raisons": labels.get((r["bailleur"], r["reservataire"]))
+                    or _reasons(d, r, own_empty),
                     "sensibilite": checked.get((r["bailleur"], r["reservataire"]), [])})
     return sorted(out, key=lambda x: (-abs(x["ecart"]), x["bailleur"], x["reservataire"]))
 
