@@ -108,6 +108,11 @@ def test_resoudre_json_gives_the_golden_result_in_the_published_schema(service):
     assert parts_by_reservataire(result) == pytest.approx({"AL": 31.0, "BX": 8.0, "PREF": 27.0}, abs=1e-4)
     assert result["syntheses"]["bailleurs"][0]["flux_base"] == 120.0
     assert result["avertissements"][0]["colonne"] == "fin_droits"
+    # Server-Timing: each phase in ms, in order, the worker's stages between the service's own phases.
+    timing = [part.split(";dur=") for part in answer.headers["server-timing"].split(", ")]
+    assert [name for name, _ in timing] == ["requete", "attente", "lecture", "construction", "resolution",
+                                            "explication", "document", "transmission", "collecte", "reponse"]
+    assert all(float(ms) >= 0 for _, ms in timing)
 
 
 def test_resoudre_with_options(service):

@@ -13,6 +13,7 @@ import hmac
 import json
 import math
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -230,9 +231,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     langue=langue)
 
     async def submit(request: Request, kind: str, synchrone: bool) -> Job:
+        start = time.perf_counter()
         path, forme, name, options = await read_request(request)
         try:
-            return manager.submit(make_task(kind, forme, name, options, synchrone), path)
+            job = manager.submit(make_task(kind, forme, name, options, synchrone), path)
+            job.durees["requete"] = time.perf_counter() - start
+            return job
         except Overloaded:
             raise HTTPException(503, "le serveur est occupé : toutes les places de la file d'attente sont prises ; "
                                      "réessayez dans quelques secondes", headers={"Retry-After": str(RETRY_AFTER)}) from None
@@ -250,10 +254,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Wait for a synchronous job, answer with its outcome (422 invalid input, 500 failure), remove it."""
         try:
             await job.done.wait()
+            start = time.perf_counter()
             sortie = job.sortie or {"etat": "echec", "message": "le travail a été annulé"}
             status = 200 if sortie["etat"] == ok else 422 if sortie["etat"] == "invalide" else 500
             result = await asyncio.to_thread(job.result_bytes)
-            return with_result({k: v for k, v in sortie.items() if k != "trace"}, result, status)
+            response = with_result({k: v for k, v in sortie.items() if k != "trace"}, result, status)
+            job.durees["reponse"] = time.perf_counter() - start
+            response.headers["Server-Timing"] = ", ".join(f"{name};dur={1000 * seconds:.1f}"
+                                                          for name, seconds in job.durees.items())
+            return response
         finally:
             if job.etat != EN_COURS:
                 manager.remove(job)

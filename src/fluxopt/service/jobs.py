@@ -69,6 +69,10 @@ class Job:
     sortie: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     runner: asyncio.Task | None = None
+    #: Seconds of each phase: ``attente`` (for a worker), ``transmission`` (pipe and wake-ups, both
+    #: ways), the worker's stages (``lecture``, ``construction``, ...), ``collecte`` (reading its outcome).
+    durees: dict[str, float] = field(default_factory=dict)
+    queued_at: float = field(default_factory=time.perf_counter)
 
     @property
     def etape(self) -> str | None:
@@ -187,6 +191,8 @@ class JobManager:
                 self._idle.put_nowait(worker)
                 return
             job.etat, job.worker = EN_COURS, worker
+            sent = time.perf_counter()
+            job.durees["attente"] = sent - job.queued_at
             try:
                 worker.connection.send((job.task, str(job.folder)))
                 await asyncio.wait_for(_ended(worker), self.time_limit(job.task))
@@ -198,12 +204,17 @@ class JobManager:
                 return
             except OSError:  # the worker died before it got the task
                 pass
-            if self._answered(job, worker):
+            stages = self._answered(job, worker)
+            if stages is not None:
                 self._idle.put_nowait(worker)
+                job.durees.update(stages)
+                job.durees["transmission"] = time.perf_counter() - sent - sum(stages.values())
             else:
                 await self._replace(worker)
             if job.etat == EN_COURS:
+                collected = time.perf_counter()
                 await self._collect(job, worker.process.exitcode)
+                job.durees["collecte"] = time.perf_counter() - collected
         except Exception as exc:  # a fault of the service itself: the job fails with it, the service goes on
             if job.etat in (EN_ATTENTE, EN_COURS):
                 self._finish(job, ECHEC, {"etat": "echec", "message": f"erreur du service : {type(exc).__name__}: {exc}"})
@@ -211,17 +222,18 @@ class JobManager:
             job.done.set()
 
     @staticmethod
-    def _answered(job: Job, worker: Worker) -> bool:
-        """Whether ``worker`` finished ``job`` and can take another (not killed, not crashed)."""
+    def _answered(job: Job, worker: Worker) -> dict[str, float] | None:
+        """The seconds of each stage if ``worker`` finished ``job`` and can take another (not killed, not
+        crashed), else None."""
         if job.etat != EN_COURS:
-            return False
+            return None
         try:
             if not worker.connection.poll():
-                return False
-            worker.connection.recv()
+                return None
+            stages = worker.connection.recv()
         except (EOFError, OSError):
-            return False
-        return worker.process.is_alive()
+            return None
+        return stages if worker.process.is_alive() else None
 
     async def _collect(self, job: Job, exitcode: int | None) -> None:
         path = job.folder / OUTPUT_FILE
