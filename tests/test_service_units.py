@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fluxopt.problems import InstanceError
+from fluxopt.service.langues import accepted_languages, request_language
 from fluxopt.service.policies import comment_sources
 from fluxopt.service.settings import parse_size
 from fluxopt.service.uploads import unpack_folder
@@ -66,7 +67,7 @@ def test_unpack_folder_takes_the_files_of_one_folder_and_ignores_the_rest(tmp_pa
 
 
 def test_unpack_folder_refuses_two_files_of_the_same_name(tmp_path):
-    with pytest.raises(InstanceError, match="deux fichiers patrimoine.csv"):
+    with pytest.raises(InstanceError, match="two files patrimoine.csv"):  # FLUXOPT_LANGUE=en in the tests
         unpack_folder(_zip(tmp_path, {"a/patrimoine.csv": b"", "b/patrimoine.csv": b""}), tmp_path / "o", "x.zip")
 
 
@@ -77,3 +78,18 @@ def test_the_asgi_app_is_importable_and_lists_the_api(monkeypatch):
     app = fluxopt.service.app
     assert app.state.settings.workers == 1
     assert {"/api/v1/resoudre", "/api/v1/travaux/{job_id}", "/sante"} <= set(app.openapi()["paths"])
+
+
+@pytest.mark.parametrize("header, tags", [
+    ("en-US,en;q=0.9,fr;q=0.8", ["en", "en", "fr"]), ("fr;q=0.2, en", ["en", "fr"]),
+    ("de, fr;q=0, en;q=oops", ["de"]), ("", []), ("*", ["*"]),
+])
+def test_accepted_languages_by_decreasing_weight(header, tags):
+    assert accepted_languages(header) == tags
+
+
+def test_request_language_is_langue_then_accept_language_then_french():
+    assert request_language("en", "fr") == "en"
+    assert request_language(None, "de-DE,en;q=0.5") == "en"
+    assert request_language("de", "de") == "fr"
+    assert request_language(None, None) == "fr"

@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from fluxopt.i18n import N_, _, using
 from fluxopt.service.settings import Settings
 from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, RESULT_FOLDER, STATE_FILE, UPLOADS, Task, serve_tasks
 
@@ -30,6 +31,12 @@ EN_ATTENTE, EN_COURS, TERMINE, ECHEC, ANNULE = "en_attente", "en_cours", "termin
 
 class Overloaded(Exception):
     """Every worker is busy and the queue is full."""
+
+
+def failure(code: str, message: str, params: dict[str, Any], langue: str) -> dict[str, Any]:
+    """The outcome of a failed job: ``message`` (English, marked with ``N_``) in ``langue``, with its code."""
+    with using(langue):
+        return {"etat": ECHEC, "code": code, "message": _(message).format(**params), "parametres": params}
 
 
 @dataclass(eq=False)
@@ -138,7 +145,7 @@ class JobManager:
             self.root = Path(tempfile.mkdtemp(prefix="fluxopt-service-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self._idle = asyncio.Queue()
-        for _ in range(self.settings.workers):
+        for _index in range(self.settings.workers):
             await self._add_worker()
         self._cleaner = asyncio.create_task(self._clean_loop())
 
@@ -198,8 +205,9 @@ class JobManager:
                 await asyncio.wait_for(_ended(worker), self.time_limit(job.task))
             except asyncio.TimeoutError:
                 worker.kill()
-                self._finish(job, ECHEC, {"etat": "echec", "message":
-                                          "le calcul a dépassé le temps permis par le serveur ; il a été arrêté"})
+                self._finish(job, ECHEC, failure("temps_depasse", N_("the computation exceeded the time the server "
+                                                                     "allows ({secondes} s); it was stopped"),
+                                                 {"secondes": self.time_limit(job.task)}, job.task.langue))
                 await self._replace(worker)
                 return
             except OSError:  # the worker died before it got the task
@@ -217,7 +225,8 @@ class JobManager:
                 job.durees["collecte"] = time.perf_counter() - collected
         except Exception as exc:  # a fault of the service itself: the job fails with it, the service goes on
             if job.etat in (EN_ATTENTE, EN_COURS):
-                self._finish(job, ECHEC, {"etat": "echec", "message": f"erreur du service : {type(exc).__name__}: {exc}"})
+                self._finish(job, ECHEC, failure("erreur_service", N_("error of the service: {erreur}"),
+                                                 {"erreur": f"{type(exc).__name__}: {exc}"}, job.task.langue))
         finally:
             job.done.set()
 
@@ -240,8 +249,9 @@ class JobManager:
         try:
             sortie = await asyncio.to_thread(lambda: json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
-            self._finish(job, ECHEC, {"etat": "echec", "message":
-                                      f"le processus de calcul s'est arrêté sans résultat (code {exitcode})"})
+            self._finish(job, ECHEC, failure("calcul_interrompu", N_("the computing process stopped without a result "
+                                                                     "(exit code {code_sortie})"),
+                                             {"code_sortie": exitcode}, job.task.langue))
             return
         self._finish(job, TERMINE if sortie["etat"] in ("termine", "valide") else ECHEC, sortie)
 

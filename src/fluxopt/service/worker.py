@@ -188,7 +188,7 @@ def _run(task: Task, stages: Stages) -> None:
         write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(
             [ServiceProblem("options", None, None, str(exc), code="option_invalide")])})
     except Exception as exc:  # a bug or a solver failure: the job fails with what happened
-        write_json(folder / OUTPUT_FILE, {"etat": "echec", "message": f"{type(exc).__name__}: {exc}",
+        write_json(folder / OUTPUT_FILE, {"etat": "echec", "code": "erreur_calcul", "message": f"{type(exc).__name__}: {exc}",
                                           "trace": traceback.format_exc(limit=5)})
 
 
