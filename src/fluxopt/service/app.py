@@ -16,12 +16,13 @@ import asyncio
 import hmac
 import json
 import math
+import shutil
 import tempfile
 import time
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, BinaryIO
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -234,14 +235,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     raise Refusal(422, "format_non_accepte", N_("the file '{fichier}' is neither an .xlsx workbook, nor "
                                                                 "a .zip of CSV files, nor a .json document"),
                                   {"fichier": name[:80]})
-                with tmp.open("wb") as fh:
-                    await _copy(upload, fh.write)
+                await asyncio.to_thread(_save, upload.file, tmp)
                 options: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
                 return tmp, suffix[1:], name, options
             if kind in ("application/json", ""):
-                with tmp.open("wb") as fh:
-                    async for chunk in request.stream():
-                        fh.write(chunk)
+                body = bytearray()  # at most --max-taille (BodyLimit)
+                async for chunk in request.stream():
+                    body += chunk
+                await asyncio.to_thread(tmp.write_bytes, body)  # a disk write may wait: not in the event loop
                 return tmp, "json", "instance (JSON)", dict(request.query_params)
             raise Refusal(415, "type_non_accepte", N_("send a JSON document (application/json) or a file "
                                                       "(multipart/form-data, field 'fichier')"))
@@ -259,7 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                           "({maximum} s)"), {"maximum": settings.temps_max})
         return Task(kind=kind, forme=forme, nom=name, politique=options.get("politique") or None,
                     surcharges=_surcharges(options.get("surcharges")), temps_max=temps, ecrire=not synchrone,
-                    max_segments=settings.max_segments, max_droits=settings.max_droits,
+                    etapes=not synchrone, max_segments=settings.max_segments, max_droits=settings.max_droits,
                     max_segments_synchrone=settings.max_segments_synchrone if synchrone and kind == "resoudre" else None,
                     langue=langue)
 
@@ -411,9 +412,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _copy(upload: UploadFile, write: Callable[[bytes], Any]) -> None:
-    while chunk := await upload.read(1 << 20):
-        write(chunk)
+def _save(source: BinaryIO, path: Path) -> None:
+    """Copy an uploaded file to ``path`` (in a thread: a disk write may wait)."""
+    source.seek(0)
+    with path.open("wb") as fh:
+        shutil.copyfileobj(source, fh, 1 << 20)
 
 
 __all__ = ["create_app"]

@@ -60,6 +60,9 @@ class Task:
     surcharges: dict[str, Any] = field(default_factory=dict)
     temps_max: float | None = None
     ecrire: bool = True
+    #: Write the stage reached to ``etat.json``, for ``GET /travaux`` (a synchronous job's is never read,
+    #: and replacing a file costs about a millisecond of disk wait on a journaled file system).
+    etapes: bool = True
     max_segments: int = 200_000
     max_droits: int = 1_000_000
     #: Segments beyond which the task is refused with a pointer to /travaux (synchronous solves).
@@ -127,20 +130,20 @@ def _load(task: Task, folder: Path) -> Instance:
 class Stages:
     """The stage a job reached, written to ``etat.json`` for the parent, and the seconds each took."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, written: bool = True):
+        self.folder, self.written = folder, written
         self.seconds: dict[str, float] = {}
         self._current: str | None = None
         self._start = time.perf_counter()
 
     def step(self, etape: str | None, shown: bool = True) -> None:
         """End the current stage; start ``etape`` (None: the job's files are written), written to
-        ``etat.json`` when ``shown`` (the stages of the documented ``etape``)."""
+        ``etat.json`` when ``shown`` (the stages of the documented ``etape``) and the stages are written."""
         now = time.perf_counter()
         if self._current is not None:
             self.seconds[self._current] = now - self._start
         self._current, self._start = etape, now
-        if etape is not None and shown:
+        if etape is not None and shown and self.written:
             write_json(self.folder / STATE_FILE, {"etape": etape})
 
 
@@ -148,7 +151,7 @@ def run(task: Task, folder_name: str) -> dict[str, float]:
     """The body of a worker process: do ``task`` on the job folder ``folder_name`` and write ``sortie.json``;
     return the seconds each stage took. What people read (problems, result) is in the task's language,
     French unless asked otherwise."""
-    stages = Stages(Path(folder_name))
+    stages = Stages(Path(folder_name), task.etapes)
     with using(task.langue):
         _run(task, stages)
     stages.step(None)
