@@ -4,7 +4,7 @@ The parent (:mod:`fluxopt.service.jobs`) and the worker only share the job's fol
 
 - ``entree.json``, ``entree.xlsx`` or ``entree.zip``: the upload, as received;
 - ``etat.json``: the stage reached (``lecture``, ``construction``, ``resolution``, ``explication``,
-  ``ecriture``), rewritten atomically as the work goes on;
+  ``ecriture``), rewritten atomically as the work goes on (asynchronous jobs only);
 - ``sortie.json``: the outcome (``valide``, ``invalide``, ``termine``, ``echec``) with the problems, the
   instance's summary or the failure's message;
 - ``resultat.json``: the result document (:func:`~fluxopt.jsondoc.result_document`), served
