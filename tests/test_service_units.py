@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from service_support import INSTANCES, document
 
 from fluxopt.problems import InstanceError
 from fluxopt.service.langues import accepted_languages, request_language
 from fluxopt.service.policies import comment_sources
 from fluxopt.service.settings import parse_size
 from fluxopt.service.uploads import unpack_folder
+from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, STATE_FILE, UPLOADS, Task, run
 
 
 @pytest.mark.parametrize("text, size", [("20MB", 20 * 1024 ** 2), ("512kB", 512 * 1024), ("1000", 1000),
@@ -93,3 +96,16 @@ def test_request_language_is_langue_then_accept_language_then_french():
     assert request_language(None, "de-DE,en;q=0.5") == "en"
     assert request_language("de", "de") == "fr"
     assert request_language(None, None) == "fr"
+
+
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_a_worker_answers_with_its_stages_and_writes_the_stage_only_for_asynchronous_jobs(tmp_path, synchronous):
+    """The stages' seconds go back on the pipe (Server-Timing); etat.json, read by GET /travaux only, is not
+    written for a synchronous job."""
+    (tmp_path / UPLOADS["json"]).write_text(json.dumps(document(INSTANCES / "exemple")), encoding="utf-8")
+    stages = run(Task(kind="resoudre", forme="json", nom="exemple", ecrire=False, etapes=not synchronous), str(tmp_path))
+    assert list(stages) == ["lecture", "construction", "resolution", "explication", "document"]
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert json.loads((tmp_path / OUTPUT_FILE).read_text(encoding="utf-8")) == {"etat": "termine"}
+    assert (tmp_path / RESULT_FILE).is_file()
+    assert (tmp_path / STATE_FILE).exists() is not synchronous
