@@ -76,9 +76,11 @@ class Job:
     sortie: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     runner: asyncio.Task | None = None
-    #: Seconds of each phase: ``attente`` (for a worker), ``transmission`` (pipe and wake-ups, both
-    #: ways), the worker's stages (``lecture``, ``construction``, ...), ``collecte`` (reading its outcome).
+    #: Seconds of each phase, in order (the service's ``Server-Timing``): ``requete`` (reading the body,
+    #: set by the app), ``attente`` (for a worker), the worker's stages (``lecture``, ``construction``, ...),
+    #: ``transmission`` (pipe and wake-ups, both ways), ``collecte`` (reading its outcome), ``reponse``.
     durees: dict[str, float] = field(default_factory=dict)
+    #: When the job was queued (``time.perf_counter``).
     queued_at: float = field(default_factory=time.perf_counter)
 
     @property
