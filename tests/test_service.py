@@ -108,13 +108,18 @@ def test_resoudre_json_gives_the_golden_result_in_the_published_schema(service):
     assert parts_by_reservataire(result) == pytest.approx({"AL": 31.0, "BX": 8.0, "PREF": 27.0}, abs=1e-4)
     assert result["syntheses"]["bailleurs"][0]["flux_base"] == 120.0
     assert result["avertissements"][0]["colonne"] == "fin_droits"
+    # Server-Timing: each phase in ms, in order, the worker's stages between the service's own phases.
+    timing = [part.split(";dur=") for part in answer.headers["server-timing"].split(", ")]
+    assert [name for name, _ in timing] == ["requete", "attente", "lecture", "construction", "resolution",
+                                            "explication", "document", "transmission", "collecte", "reponse"]
+    assert all(float(ms) >= 0 for _, ms in timing)
 
 
 def test_resoudre_with_options(service):
     """plafonds.prefet = 0.20: the préfet's cap is 0.20 · 120 = 24 dwellings (target 27), explained by the cap,
     checked by a counterfactual solve: at 25 % (30 dwellings) the préfet would get its 27."""
-    params = {"surcharges": json.dumps({"plafonds.prefet": 0.2}), "temps_max": "30", "langue": "fr"}
-    result = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "exemple"), params=params).json()["resultat"]
+    options = {"surcharges": json.dumps({"plafonds.prefet": 0.2}), "temps_max": "30", "langue": "fr"}
+    result = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "exemple"), params=options).json()["resultat"]
     assert parts_by_reservataire(result)["PREF"] == pytest.approx(24.0, abs=1e-4)
     [pair] = [e for e in result["explications"]["elements"] if e["code"] == "ecart_equivalence"]
     (reason,) = pair["raisons"]
@@ -124,6 +129,14 @@ def test_resoudre_with_options(service):
         {"bailleur": "B1", "taux": 0.2, "logements": 24.0, "sens": "retient", "relache": 0.25}
     assert params["contrefactuel"] == pytest.approx(27.0, abs=1e-4)
     assert reason["texte"].startswith("plafond du préfet")  # langue=fr
+    # sensibilite=false: the departure without its reasons (no counterfactual solve); a bad value is refused.
+    quick = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "exemple"),
+                       params={**options, "sensibilite": "non"}).json()["resultat"]
+    [pair] = [e for e in quick["explications"]["elements"] if e["code"] == "ecart_equivalence"]
+    assert pair["reservataire"] == "PREF" and pair["raisons"] == []
+    refused = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "exemple"),
+                         params={**options, "sensibilite": "peut-être"})
+    assert refused.status_code == 422 and refused.json()["code"] == "option_non_booleenne"
 
 
 def test_the_time_limit_of_a_request_reaches_the_solver(service):
@@ -199,13 +212,40 @@ def test_bad_json_inputs_are_422_with_the_problems(service, body, params, where)
     assert any(where in json.dumps(p, ensure_ascii=False) for p in problems), problems
 
 
-@pytest.mark.parametrize("params, sentence", [
-    ({"temps_max": "vite"}, "temps_max"), ({"temps_max": "-1"}, "positif"), ({"langue": "de"}, "langue"),
-    ({"surcharges": "[1, 2]"}, "surcharges"), ({"temps_max": "100000"}, "maximum"),
+@pytest.mark.parametrize("params, code, sentence", [
+    ({"temps_max": "vite"}, "option_non_numerique", "temps_max"), ({"temps_max": "-1"}, "option_non_positive", "positif"),
+    ({"langue": "de"}, "langue_inconnue", "langue"), ({"surcharges": "[1, 2]"}, "surcharges_invalides", "surcharges"),
+    ({"temps_max": "100000"}, "temps_max_trop_grand", "maximum"),
 ])
-def test_bad_options_are_422_with_a_sentence(service, params, sentence):
+def test_bad_options_are_422_with_a_code_and_a_sentence(service, params, code, sentence):
     answer = httpx.post(f"{service}/api/v1/resoudre", json=document(INSTANCES / "exemple"), params=params)
-    assert answer.status_code == 422 and sentence in answer.json()["erreur"]
+    assert answer.status_code == 422 and answer.json()["code"] == code and sentence in answer.json()["erreur"]
+
+
+def test_refusals_follow_langue_then_accept_language_and_keep_their_code(service):
+    """The same refusal in French (default), in English (langue=en, or Accept-Language preferring en), with the
+    same code and parameters; a job's problems follow Accept-Language too when langue is not given."""
+    url = f"{service}/api/v1/resoudre"
+
+    def refusal(**kw) -> dict:
+        answer = httpx.post(url, json=document(INSTANCES / "exemple"), **kw)
+        assert answer.status_code == 422
+        return answer.json()
+
+    french = refusal(params={"temps_max": "vite"})
+    english = refusal(params={"temps_max": "vite", "langue": "en"})
+    preferred = refusal(params={"temps_max": "vite"}, headers={"Accept-Language": "de-DE, en;q=0.8, fr;q=0.5"})
+    chosen = refusal(params={"temps_max": "vite", "langue": "fr"}, headers={"Accept-Language": "en"})
+    assert french["erreur"] == chosen["erreur"] == "l'option 'temps_max' doit être un nombre de secondes, pas 'vite'"
+    assert english["erreur"] == preferred["erreur"] == "the option 'temps_max' must be a number of seconds, not 'vite'"
+    assert {r["code"] for r in (french, english, preferred)} == {"option_non_numerique"}
+    assert french["parametres"] == english["parametres"] == {"option": "temps_max", "valeur": "vite"}
+    broken = httpx.post(f"{service}/api/v1/valider", files={"fichier": ("casse.xlsx", b"not a zip", XLSX)},
+                        headers={"Accept-Language": "en-GB"})
+    [problem] = broken.json()["problemes"]
+    assert problem["code"] == "archive_illisible" and problem["message"].startswith("the file is not a readable archive")
+    missing = httpx.get(f"{service}/api/v1/travaux/inconnu", headers={"Accept-Language": "en"}).json()
+    assert missing["code"] == "travail_inconnu" and missing["erreur"].startswith("this job does not exist")
 
 
 def test_uploads_that_are_not_instances(service):
@@ -238,7 +278,8 @@ def test_zip_bomb_and_huge_sheet_are_refused_before_they_are_opened(service, tmp
 def test_oversized_bodies_get_413_announced_or_streamed(service):
     big = b" " * (3 * 1024 ** 2)
     answer = httpx.post(f"{service}/api/v1/valider", content=big, headers={"content-type": "application/json"})
-    assert answer.status_code == 413 and "2 Mo" in answer.json()["erreur"]
+    assert answer.status_code == 413 and "(2 Mo)" in answer.json()["erreur"]
+    assert answer.json()["code"] == "requete_trop_grande" and answer.json()["parametres"]["mo"] == 2
     streamed = httpx.post(f"{service}/api/v1/valider", content=iter([big[:1 << 20]] * 3),
                           headers={"content-type": "application/json"})
     assert streamed.status_code == 413
@@ -288,7 +329,7 @@ def test_overload_503_then_recovery_and_cancel_midway(small_service):
     waiting = client.post("/api/v1/travaux", json=slow).json()["id"]
     refused = client.post("/api/v1/travaux", json=slow)
     assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
-    assert "occupé" in refused.json()["erreur"]
+    assert refused.json()["code"] == "serveur_occupe" and "occupé" in refused.json()["erreur"]
     view = wait_for(client, running, ("en_cours",))
     assert client.get(f"/api/v1/travaux/{waiting}").json()["etat"] == "en_attente"
     assert view["etape"] in ("demarrage", "lecture", "construction", "resolution", "explication", "ecriture")
@@ -314,7 +355,7 @@ def test_a_killed_worker_fails_its_job_not_the_server(small_service):
     [worker] = _worker_pids(process.pid)
     os.kill(worker, signal.SIGKILL)
     view = wait_for(client, job, ("termine", "echec"))
-    assert view["etat"] == "echec" and "sans résultat" in view["message"]
+    assert view["etat"] == "echec" and view["code"] == "calcul_interrompu" and "sans résultat" in view["message"]
     after = client.post("/api/v1/resoudre", json=document(INSTANCES / "exemple"))
     assert after.status_code == 200 and after.json()["resultat"]["statut"] == "optimal"
     assert httpx.get(f"{url}/sante").json()["workers_vivants"] == 1

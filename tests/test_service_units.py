@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from service_support import INSTANCES, document
 
 from fluxopt.problems import InstanceError
+from fluxopt.service.langues import accepted_languages, request_language
 from fluxopt.service.policies import comment_sources
 from fluxopt.service.settings import parse_size
 from fluxopt.service.uploads import unpack_folder
+from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, STATE_FILE, UPLOADS, Task, run
 
 
 @pytest.mark.parametrize("text, size", [("20MB", 20 * 1024 ** 2), ("512kB", 512 * 1024), ("1000", 1000),
@@ -66,7 +70,7 @@ def test_unpack_folder_takes_the_files_of_one_folder_and_ignores_the_rest(tmp_pa
 
 
 def test_unpack_folder_refuses_two_files_of_the_same_name(tmp_path):
-    with pytest.raises(InstanceError, match="deux fichiers patrimoine.csv"):
+    with pytest.raises(InstanceError, match="two files patrimoine.csv"):  # FLUXOPT_LANGUE=en in the tests
         unpack_folder(_zip(tmp_path, {"a/patrimoine.csv": b"", "b/patrimoine.csv": b""}), tmp_path / "o", "x.zip")
 
 
@@ -77,3 +81,31 @@ def test_the_asgi_app_is_importable_and_lists_the_api(monkeypatch):
     app = fluxopt.service.app
     assert app.state.settings.workers == 1
     assert {"/api/v1/resoudre", "/api/v1/travaux/{job_id}", "/sante"} <= set(app.openapi()["paths"])
+
+
+@pytest.mark.parametrize("header, tags", [
+    ("en-US,en;q=0.9,fr;q=0.8", ["en", "en", "fr"]), ("fr;q=0.2, en", ["en", "fr"]),
+    ("de, fr;q=0, en;q=oops", ["de"]), ("", []), ("*", ["*"]),
+])
+def test_accepted_languages_by_decreasing_weight(header, tags):
+    assert accepted_languages(header) == tags
+
+
+def test_request_language_is_langue_then_accept_language_then_french():
+    assert request_language("en", "fr") == "en"
+    assert request_language(None, "de-DE,en;q=0.5") == "en"
+    assert request_language("de", "de") == "fr"
+    assert request_language(None, None) == "fr"
+
+
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_a_worker_answers_with_its_stages_and_writes_the_stage_only_for_asynchronous_jobs(tmp_path, synchronous):
+    """The stages' seconds go back on the pipe (Server-Timing); etat.json, read by GET /travaux only, is not
+    written for a synchronous job."""
+    (tmp_path / UPLOADS["json"]).write_text(json.dumps(document(INSTANCES / "exemple")), encoding="utf-8")
+    stages = run(Task(kind="resoudre", forme="json", nom="exemple", ecrire=False, etapes=not synchronous), str(tmp_path))
+    assert list(stages) == ["lecture", "construction", "resolution", "explication", "document"]
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert json.loads((tmp_path / OUTPUT_FILE).read_text(encoding="utf-8")) == {"etat": "termine"}
+    assert (tmp_path / RESULT_FILE).is_file()
+    assert (tmp_path / STATE_FILE).exists() is not synchronous

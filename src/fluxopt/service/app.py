@@ -4,6 +4,10 @@ Requests carry an instance as the JSON document of SPEC §2 (``Content-Type: app
 a multipart upload (field ``fichier``: an .xlsx workbook or a .zip of the CSV folder). Options go in
 the query string for JSON (``?politique=elan-2020&temps_max=30&surcharges={"cil.strict":true}``) and
 as form fields for multipart. Every validation and solve runs in a worker process (:mod:`.jobs`).
+
+What people read is in the request's language: the ``langue`` option, else the first language of
+``Accept-Language`` that fluxopt has, else French. The service's refusals are
+``{"code", "erreur", "parametres"}``: a stable code and its values for programs, the sentence for people.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import asyncio
 import hmac
 import json
 import math
+import shutil
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, BinaryIO
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -28,21 +34,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from fluxopt._version import __version__
+from fluxopt.i18n import N_, _, using
 from fluxopt.service import documents
 from fluxopt.jsondoc import INSTANCE_SCHEMA_VERSION, RESULT_SCHEMA_VERSION
-from fluxopt.service.jobs import ANNULE, ECHEC, EN_COURS, TERMINE, Job, JobManager, Overloaded
+from fluxopt.service.langues import LANGUES, request_language
+from fluxopt.service.jobs import ANNULE, ECHEC, EN_COURS, TERMINE, Job, JobManager, Overloaded, failure
 from fluxopt.service.policies import policies
 from fluxopt.service.settings import Settings
 from fluxopt.service.worker import Task
 
 PACKAGE = resources.files("fluxopt.service")
-LANGUES = ("fr", "en")
 #: Seconds a client is asked to wait when the queue is full.
 RETRY_AFTER = 5
 
 
 class TooLarge(Exception):
     pass
+
+
+class Refusal(HTTPException):
+    """A refusal of the service: a stable ``code`` for programs, and ``message`` (English, marked with
+    ``N_``; translated in the request's language when answered) filled with ``params``."""
+
+    def __init__(self, status: int, code: str, message: str, params: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(status, message, headers)
+        self.code, self.params = code, params or {}
 
 
 class BodyLimit:
@@ -82,17 +99,29 @@ class BodyLimit:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        mo = self.limit / 1024 ** 2
-        await _error(413, f"la requête dépasse la taille permise par le serveur ({mo:.0f} Mo)")(scope, _no_receive, send)
+        request = Request(scope)
+        langue = request_language(request.query_params.get("langue"), request.headers.get("accept-language"))
+        refusal = Refusal(413, "requete_trop_grande", N_("the request exceeds the size the server allows ({mo} MB)"),
+                          {"mo": _megabytes(self.limit), "octets": self.limit})
+        await _error(refusal, langue)(scope, _no_receive, send)
+
+
+def _megabytes(size: int) -> float | int:
+    """``size`` bytes in MB, whole when it is, else to a tenth."""
+    mb = round(size / 1024 ** 2, 1)
+    return int(mb) if mb.is_integer() else mb
 
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"erreur": message, **extra}, status_code=status,
-                        headers={"Retry-After": str(RETRY_AFTER)} if status == 503 else None)
+def _error(refusal: Refusal, langue: str) -> JSONResponse:
+    """``refusal`` as JSON: its code, its sentence in ``langue`` and its parameters."""
+    with using(langue):
+        sentence = _(refusal.detail).format(**refusal.params)
+    return JSONResponse({"code": refusal.code, "erreur": sentence, "parametres": refusal.params},
+                        status_code=refusal.status_code, headers=refusal.headers)
 
 
 def _schema_dir() -> Path:
@@ -105,10 +134,24 @@ def _option_float(value: Any, name: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise HTTPException(422, f"l'option '{name}' doit être un nombre de secondes, pas {str(value)[:40]!r}") from None
+        raise Refusal(422, "option_non_numerique", N_("the option '{option}' must be a number of seconds, not "
+                                                      "'{valeur}'"), {"option": name, "valeur": str(value)[:40]}) from None
     if not math.isfinite(number) or number <= 0:
-        raise HTTPException(422, f"l'option '{name}' doit être un nombre de secondes positif")
+        raise Refusal(422, "option_non_positive", N_("the option '{option}' must be a positive number of seconds"),
+                      {"option": name, "valeur": str(value)[:40]})
     return number
+
+
+#: The yes/no values of a boolean option (``sensibilite``).
+_YES, _NO = ("1", "true", "oui", "vrai", "yes"), ("0", "false", "non", "faux", "no")
+
+
+def _option_bool(value: Any, name: str) -> bool:
+    text = str(value).strip().lower()
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise Refusal(422, "option_non_booleenne", N_("the option '{option}' is true or false, not '{valeur}'"),
+                  {"option": name, "valeur": str(value)[:40]})
 
 
 def _surcharges(text: Any) -> dict[str, Any]:
@@ -117,10 +160,11 @@ def _surcharges(text: Any) -> dict[str, Any]:
     try:
         value = json.loads(text) if isinstance(text, str) else text
     except ValueError:
-        raise HTTPException(422, "l'option 'surcharges' doit être un objet JSON, par exemple "
-                                 '{"plafonds.prefet": 0.25}') from None
+        raise Refusal(422, "surcharges_invalides", N_("the option 'surcharges' must be a JSON object, for example "
+                                                      "{exemple}"), {"exemple": '{"plafonds.prefet": 0.25}'}) from None
     if not isinstance(value, dict):
-        raise HTTPException(422, "l'option 'surcharges' doit être un objet JSON de clés de politique et de valeurs")
+        raise Refusal(422, "surcharges_invalides", N_("the option 'surcharges' must be a JSON object of policy keys "
+                                                      "and values"))
     return value
 
 
@@ -170,19 +214,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        response = _error(exc.status_code, str(exc.detail))
-        response.headers.update(exc.headers or {})
-        return response
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, exc: Refusal) -> JSONResponse:
+        chosen = getattr(request.state, "langue", None) or request.query_params.get("langue")
+        return _error(exc, request_language(chosen, request.headers.get("accept-language")))
 
     def authorised(request: Request) -> None:
         if settings.jeton is None:
             return
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {settings.jeton}".encode()):
-            raise HTTPException(401, "jeton d'accès manquant ou incorrect (en-tête Authorization: Bearer …)",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise Refusal(401, "jeton_invalide", N_("missing or wrong access token (header Authorization: Bearer ...)"),
+                          headers={"WWW-Authenticate": "Bearer"})
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorised)])
 
@@ -194,48 +237,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if kind == "multipart/form-data":
                 form = await request.form(max_files=1, max_fields=20)
                 upload = form.get("fichier")
+                request.state.langue = form.get("langue")
                 if not isinstance(upload, UploadFile):
-                    raise HTTPException(422, "le champ 'fichier' (un classeur .xlsx ou un .zip du dossier) manque")
+                    raise Refusal(422, "champ_fichier_manquant", N_("the field 'fichier' (an .xlsx workbook or a .zip "
+                                                                    "of the folder) is missing"))
                 name = Path(upload.filename or "instance").name
                 suffix = Path(name).suffix.lower()
                 if suffix not in (".xlsx", ".zip", ".json"):
-                    raise HTTPException(422, f"le fichier '{name[:80]}' n'est ni un classeur .xlsx, ni un .zip de "
-                                             "fichiers CSV, ni un document .json")
-                with tmp.open("wb") as fh:
-                    await _copy(upload, fh.write)
+                    raise Refusal(422, "format_non_accepte", N_("the file '{fichier}' is neither an .xlsx workbook, nor "
+                                                                "a .zip of CSV files, nor a .json document"),
+                                  {"fichier": name[:80]})
+                await asyncio.to_thread(_save, upload.file, tmp)
                 options: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
                 return tmp, suffix[1:], name, options
             if kind in ("application/json", ""):
-                with tmp.open("wb") as fh:
-                    async for chunk in request.stream():
-                        fh.write(chunk)
+                body = bytearray()  # at most --max-taille (BodyLimit)
+                async for chunk in request.stream():
+                    body += chunk
+                await asyncio.to_thread(tmp.write_bytes, body)  # a disk write may wait: not in the event loop
                 return tmp, "json", "instance (JSON)", dict(request.query_params)
-            raise HTTPException(415, "envoyez un document JSON (application/json) ou un fichier "
-                                     "(multipart/form-data, champ 'fichier')")
+            raise Refusal(415, "type_non_accepte", N_("send a JSON document (application/json) or a file "
+                                                      "(multipart/form-data, field 'fichier')"))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
-    def make_task(kind: str, forme: str, name: str, options: dict[str, Any], synchrone: bool) -> Task:
-        langue = options.get("langue") or "fr"
-        if langue not in LANGUES:
-            raise HTTPException(422, f"l'option 'langue' vaut fr ou en, pas {str(langue)[:20]!r}")
+    def make_task(kind: str, forme: str, name: str, options: dict[str, Any], synchrone: bool, langue: str) -> Task:
+        if options.get("langue") and options["langue"] not in LANGUES:
+            raise Refusal(422, "langue_inconnue", N_("the option 'langue' is {langues}, not '{valeur}'"),
+                          {"langues": " / ".join(LANGUES), "valeur": str(options["langue"])[:20]})
         temps = _option_float(options["temps_max"], "temps_max") if options.get("temps_max") else settings.temps_defaut
         if temps > settings.temps_max:
-            raise HTTPException(422, f"l'option 'temps_max' dépasse le maximum du serveur ({settings.temps_max:g} s)")
+            raise Refusal(422, "temps_max_trop_grand", N_("the option 'temps_max' exceeds the server's maximum "
+                                                          "({maximum} s)"), {"maximum": settings.temps_max})
         return Task(kind=kind, forme=forme, nom=name, politique=options.get("politique") or None,
                     surcharges=_surcharges(options.get("surcharges")), temps_max=temps, ecrire=not synchrone,
-                    max_segments=settings.max_segments, max_droits=settings.max_droits,
+                    etapes=not synchrone, max_segments=settings.max_segments, max_droits=settings.max_droits,
                     max_segments_synchrone=settings.max_segments_synchrone if synchrone and kind == "resoudre" else None,
-                    langue=langue)
+                    langue=langue, sensibilite=_option_bool(options.get("sensibilite", "true"), "sensibilite"))
 
     async def submit(request: Request, kind: str, synchrone: bool) -> Job:
+        start = time.perf_counter()
         path, forme, name, options = await read_request(request)
+        langue = request_language(options.get("langue"), request.headers.get("accept-language"))
         try:
-            return manager.submit(make_task(kind, forme, name, options, synchrone), path)
+            job = manager.submit(make_task(kind, forme, name, options, synchrone, langue), path)
+            job.durees["requete"] = time.perf_counter() - start
+            return job
         except Overloaded:
-            raise HTTPException(503, "le serveur est occupé : toutes les places de la file d'attente sont prises ; "
-                                     "réessayez dans quelques secondes", headers={"Retry-After": str(RETRY_AFTER)}) from None
+            raise Refusal(503, "serveur_occupe", N_("the server is busy: every place in its queue is taken; try again "
+                                                    "in a few seconds"), {"reessayer_dans": RETRY_AFTER},
+                          headers={"Retry-After": str(RETRY_AFTER)}) from None
         finally:
             path.unlink(missing_ok=True)
 
@@ -250,10 +302,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Wait for a synchronous job, answer with its outcome (422 invalid input, 500 failure), remove it."""
         try:
             await job.done.wait()
-            sortie = job.sortie or {"etat": "echec", "message": "le travail a été annulé"}
+            start = time.perf_counter()
+            sortie = job.sortie or failure("travail_annule", N_("the job was cancelled"), {}, job.task.langue)
             status = 200 if sortie["etat"] == ok else 422 if sortie["etat"] == "invalide" else 500
             result = await asyncio.to_thread(job.result_bytes)
-            return with_result({k: v for k, v in sortie.items() if k != "trace"}, result, status)
+            response = with_result({k: v for k, v in sortie.items() if k != "trace"}, result, status)
+            job.durees["reponse"] = time.perf_counter() - start
+            response.headers["Server-Timing"] = ", ".join(f"{name};dur={1000 * seconds:.1f}"
+                                                          for name, seconds in job.durees.items())
+            return response
         finally:
             if job.etat != EN_COURS:
                 manager.remove(job)
@@ -273,15 +330,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         view: dict[str, Any] = {"id": job.id, "etat": job.etat, "etape": job.etape, "cree": job.cree, "fin": job.fin}
         base = f"/api/v1/travaux/{job.id}"
         if job.sortie is not None:
-            view.update({k: v for k, v in job.sortie.items() if k in ("problemes", "message")})
+            view.update({k: v for k, v in job.sortie.items() if k in ("problemes", "code", "message", "parametres")})
         view["documents"] = {name: f"{base}/{name}" for name in documents.NAMES} if job.etat == TERMINE else {}
         return view
 
     def find(job_id: str) -> Job:
         job = manager.jobs.get(job_id)
         if job is None:
-            raise HTTPException(404, "ce travail n'existe pas (ou plus : les travaux sont effacés après "
-                                     f"{settings.duree_vie / 60:.0f} minutes)")
+            raise Refusal(404, "travail_inconnu", N_("this job does not exist (or no longer: jobs are removed after "
+                                                     "{minutes} minutes)"), {"minutes": round(settings.duree_vie / 60)})
         return job
 
     @api.post("/travaux", status_code=202, summary="Soumettre un travail", tags=["travaux"],
@@ -307,14 +364,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """resultats.xlsx, rapport.pdf or annexes.zip of a finished job."""
         job = find(job_id)
         if document not in documents.NAMES:
-            raise HTTPException(404, f"document inconnu ; les documents sont {', '.join(documents.NAMES)}")
+            raise Refusal(404, "document_inconnu", N_("unknown document; the documents are {documents}"),
+                          {"documents": ", ".join(documents.NAMES)})
+        if job.etat in (ECHEC, ANNULE):
+            raise Refusal(404, "travail_echoue", N_("the job failed: it has no documents"))
         if job.etat != TERMINE:
-            raise HTTPException(409 if job.etat not in (ECHEC, ANNULE) else 404,
-                                "le travail n'est pas terminé" if job.etat not in (ECHEC, ANNULE)
-                                else "le travail a échoué : il n'a pas de documents")
+            raise Refusal(409, "travail_non_termine", N_("the job is not finished"))
         path = await documents.produce(document, job.results, job.folder)
         if path is None:
-            raise HTTPException(404, documents.MISSING[document])
+            raise Refusal(404, "document_indisponible", documents.MISSING[document], {"document": document})
         return FileResponse(path, media_type=documents.MEDIA[document], filename=document)
 
     @api.get("/politiques", summary="Politiques disponibles", tags=["référentiel"])
@@ -326,7 +384,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def modele() -> Response:
         path = await documents.template()
         if path is None:
-            raise HTTPException(404, documents.MISSING["modele.xlsx"])
+            raise Refusal(404, "document_indisponible", documents.MISSING["modele.xlsx"], {"document": "modele.xlsx"})
         return FileResponse(path, media_type=documents.MEDIA["resultats.xlsx"], filename="modele.xlsx")
 
     @api.get("/schemas/{name}", summary="Schémas JSON publiés", tags=["référentiel"])
@@ -335,7 +393,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files = {"instance": f"instance-{INSTANCE_SCHEMA_VERSION.split('.')[0]}.json",
                  "resultat": f"resultat-{RESULT_SCHEMA_VERSION.split('.')[0]}.json"}
         if name not in files:
-            raise HTTPException(404, "schéma inconnu : instance ou resultat")
+            raise Refusal(404, "schema_inconnu", N_("unknown schema: {schemas}"), {"schemas": " / ".join(files)})
         return FileResponse(_schema_dir() / files[name], media_type="application/schema+json")
 
     app.include_router(api)
@@ -366,9 +424,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _copy(upload: UploadFile, write: Callable[[bytes], Any]) -> None:
-    while chunk := await upload.read(1 << 20):
-        write(chunk)
+def _save(source: BinaryIO, path: Path) -> None:
+    """Copy an uploaded file to ``path`` (in a thread: a disk write may wait)."""
+    source.seek(0)
+    with path.open("wb") as fh:
+        shutil.copyfileobj(source, fh, 1 << 20)
 
 
 __all__ = ["create_app"]

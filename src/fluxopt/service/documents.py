@@ -15,15 +15,18 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from fluxopt.i18n import N_
+
 NAMES = ("resultats.xlsx", "rapport.pdf", "annexes.zip")
 MEDIA = {"resultats.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          "rapport.pdf": "application/pdf", "annexes.zip": "application/zip"}
+#: Why a document is not there (English; translated in the request's language when answered).
 MISSING = {
-    "resultats.xlsx": "ce travail n'a pas de classeur de résultats",
-    "rapport.pdf": "le rapport PDF n'est pas encore disponible dans cette version de fluxopt",
-    "annexes.zip": "les annexes ne sont pas encore disponibles dans cette version de fluxopt",
-    "modele.xlsx": "le classeur modèle n'est pas encore disponible dans cette version de fluxopt ; "
-                   "partez du classeur d'exemple ou de la documentation du format",
+    "resultats.xlsx": N_("this job has no result workbook"),
+    "rapport.pdf": N_("the PDF report is not available yet in this version of fluxopt"),
+    "annexes.zip": N_("the annexes are not available yet in this version of fluxopt"),
+    "modele.xlsx": N_("the template workbook is not available yet in this version of fluxopt; start from the "
+                      "example workbook or from the format's documentation"),
 }
 
 

@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from fluxopt.i18n import N_, _, using
 from fluxopt.service.settings import Settings
 from fluxopt.service.worker import OUTPUT_FILE, RESULT_FILE, RESULT_FOLDER, STATE_FILE, UPLOADS, Task, serve_tasks
 
@@ -30,6 +31,12 @@ EN_ATTENTE, EN_COURS, TERMINE, ECHEC, ANNULE = "en_attente", "en_cours", "termin
 
 class Overloaded(Exception):
     """Every worker is busy and the queue is full."""
+
+
+def failure(code: str, message: str, params: dict[str, Any], langue: str) -> dict[str, Any]:
+    """The outcome of a failed job: ``message`` (English, marked with ``N_``) in ``langue``, with its code."""
+    with using(langue):
+        return {"etat": ECHEC, "code": code, "message": _(message).format(**params), "parametres": params}
 
 
 @dataclass(eq=False)
@@ -69,6 +76,12 @@ class Job:
     sortie: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     runner: asyncio.Task | None = None
+    #: Seconds of each phase, in order (the service's ``Server-Timing``): ``requete`` (reading the body,
+    #: set by the app), ``attente`` (for a worker), the worker's stages (``lecture``, ``construction``, ...),
+    #: ``transmission`` (pipe and wake-ups, both ways), ``collecte`` (reading its outcome), ``reponse``.
+    durees: dict[str, float] = field(default_factory=dict)
+    #: When the job was queued (``time.perf_counter``).
+    queued_at: float = field(default_factory=time.perf_counter)
 
     @property
     def etape(self) -> str | None:
@@ -134,7 +147,7 @@ class JobManager:
             self.root = Path(tempfile.mkdtemp(prefix="fluxopt-service-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self._idle = asyncio.Queue()
-        for _ in range(self.settings.workers):
+        for _index in range(self.settings.workers):
             await self._add_worker()
         self._cleaner = asyncio.create_task(self._clean_loop())
 
@@ -187,49 +200,60 @@ class JobManager:
                 self._idle.put_nowait(worker)
                 return
             job.etat, job.worker = EN_COURS, worker
+            sent = time.perf_counter()
+            job.durees["attente"] = sent - job.queued_at
             try:
                 worker.connection.send((job.task, str(job.folder)))
                 await asyncio.wait_for(_ended(worker), self.time_limit(job.task))
             except asyncio.TimeoutError:
                 worker.kill()
-                self._finish(job, ECHEC, {"etat": "echec", "message":
-                                          "le calcul a dépassé le temps permis par le serveur ; il a été arrêté"})
+                self._finish(job, ECHEC, failure("temps_depasse", N_("the computation exceeded the time the server "
+                                                                     "allows ({secondes} s); it was stopped"),
+                                                 {"secondes": self.time_limit(job.task)}, job.task.langue))
                 await self._replace(worker)
                 return
             except OSError:  # the worker died before it got the task
                 pass
-            if self._answered(job, worker):
+            stages = self._answered(job, worker)
+            if stages is not None:
                 self._idle.put_nowait(worker)
+                job.durees.update(stages)
+                job.durees["transmission"] = time.perf_counter() - sent - sum(stages.values())
             else:
                 await self._replace(worker)
             if job.etat == EN_COURS:
+                collected = time.perf_counter()
                 await self._collect(job, worker.process.exitcode)
+                job.durees["collecte"] = time.perf_counter() - collected
         except Exception as exc:  # a fault of the service itself: the job fails with it, the service goes on
             if job.etat in (EN_ATTENTE, EN_COURS):
-                self._finish(job, ECHEC, {"etat": "echec", "message": f"erreur du service : {type(exc).__name__}: {exc}"})
+                self._finish(job, ECHEC, failure("erreur_service", N_("error of the service: {erreur}"),
+                                                 {"erreur": f"{type(exc).__name__}: {exc}"}, job.task.langue))
         finally:
             job.done.set()
 
     @staticmethod
-    def _answered(job: Job, worker: Worker) -> bool:
-        """Whether ``worker`` finished ``job`` and can take another (not killed, not crashed)."""
+    def _answered(job: Job, worker: Worker) -> dict[str, float] | None:
+        """The seconds of each stage if ``worker`` finished ``job`` and can take another (not killed, not
+        crashed), else None."""
         if job.etat != EN_COURS:
-            return False
+            return None
         try:
             if not worker.connection.poll():
-                return False
-            worker.connection.recv()
+                return None
+            stages = worker.connection.recv()
         except (EOFError, OSError):
-            return False
-        return worker.process.is_alive()
+            return None
+        return stages if worker.process.is_alive() else None
 
     async def _collect(self, job: Job, exitcode: int | None) -> None:
         path = job.folder / OUTPUT_FILE
         try:
             sortie = await asyncio.to_thread(lambda: json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
-            self._finish(job, ECHEC, {"etat": "echec", "message":
-                                      f"le processus de calcul s'est arrêté sans résultat (code {exitcode})"})
+            self._finish(job, ECHEC, failure("calcul_interrompu", N_("the computing process stopped without a result "
+                                                                     "(exit code {code_sortie})"),
+                                             {"code_sortie": exitcode}, job.task.langue))
             return
         self._finish(job, TERMINE if sortie["etat"] in ("termine", "valide") else ECHEC, sortie)
 
@@ -246,7 +270,9 @@ class JobManager:
                 job.worker.kill()
             job.etat, job.fin = ANNULE, time.time()
         self.jobs.pop(job.id, None)
-        shutil.rmtree(job.folder, ignore_errors=True)
+        # In a thread: unlinking a job's few files waits about 4 ms on the disk, which the event loop
+        # (and the answer being sent) should not.
+        asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, job.folder, True)
         return "annule" if cancelled else "supprime"
 
     def expired(self, now: float) -> list[Job]:

@@ -1,7 +1,7 @@
 """Uploaded instances: check a zip or xlsx archive before anything opens it, and unpack a zip of CSV files.
 
-Everything here runs in a worker process. Nothing an upload holds can name a path on the server:
-the members of a zip are written under their base name into the job's own folder.
+Everything here runs in a worker process, in the job's language. Nothing an upload holds can name a
+path on the server: the members of a zip are written under their base name into the job's own folder.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from fluxopt.i18n import _
 from fluxopt.problems import InstanceError, Problem, Severity
 
 #: Files of an instance folder (SPEC §2) taken from a zip; anything else is ignored.
@@ -36,8 +38,9 @@ class ServiceProblem(Problem):
     code: str | None = None
 
 
-def _problem(name: str, code: str, message: str) -> InstanceError:
-    return InstanceError([ServiceProblem(name, None, None, message, code=code)])
+def _problem(name: str, code: str, message: str, params: dict[str, Any] | None = None) -> InstanceError:
+    """A refusal of the upload ``name``: ``message`` (translated by ``_()``) filled with ``params``."""
+    return InstanceError([ServiceProblem.coded(name, None, None, code, message, params)])
 
 
 def check_archive(path: Path, name: str, limits: ArchiveLimits = ArchiveLimits()) -> zipfile.ZipFile:
@@ -46,22 +49,25 @@ def check_archive(path: Path, name: str, limits: ArchiveLimits = ArchiveLimits()
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise _problem(name, "archive_illisible", "le fichier n'est pas une archive lisible (classeur .xlsx ou .zip endommagé ou d'un "
-                             "autre format)") from None
+        raise _problem(name, "archive_illisible", _("the file is not a readable archive (a damaged .xlsx workbook or "
+                                                    ".zip, or another format)")) from None
     infos = archive.infolist()
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if len(infos) > limits.membres:
         raise _problem(name, "archive_trop_de_fichiers",
-                       f"l'archive contient {len(infos)} fichiers ; le service en accepte {limits.membres} au plus")
+                       _("the archive holds {fichiers} files; the service accepts {maximum} at most"),
+                       {"fichiers": len(infos), "maximum": limits.membres})
     if total > limits.taille:
-        raise _problem(name, "archive_trop_grande", f"l'archive décompressée ferait {total / 1024 ** 2:.0f} Mo ; le service accepte "
-                             f"{limits.taille / 1024 ** 2:.0f} Mo au plus")
+        raise _problem(name, "archive_trop_grande", _("the archive would take {mo} MB uncompressed; the service "
+                                                      "accepts {maximum_mo} MB at most"),
+                       {"mo": round(total / 1024 ** 2), "maximum_mo": round(limits.taille / 1024 ** 2)})
     worst = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0.0)
     if worst > limits.ratio and total > 1024 ** 2:
-        raise _problem(name, "bombe_zip", f"l'archive est compressée {worst:.0f} fois (une « bombe zip ») ; elle est refusée")
+        raise _problem(name, "bombe_zip", _("the archive is compressed {ratio} times (a \"zip bomb\"); it is refused"),
+                       {"ratio": round(worst)})
     if packed and any(i.flag_bits & 0x1 for i in infos):
-        raise _problem(name, "archive_chiffree", "l'archive est chiffrée ; envoyez-la sans mot de passe")
+        raise _problem(name, "archive_chiffree", _("the archive is encrypted; send it without a password"))
     return archive
 
 
@@ -75,8 +81,9 @@ def check_workbook(path: Path, name: str, limits: ArchiveLimits = ArchiveLimits(
                 head = fh.read(4096)
             match = _DIMENSION.search(head)
             if match and match.group(1) and int(match.group(1)) > limits.lignes:
-                raise _problem(name, "feuille_trop_grande", f"une feuille du classeur déclare {int(match.group(1))} lignes ; le service en "
-                                     f"accepte {limits.lignes} au plus")
+                raise _problem(name, "feuille_trop_grande", _("a sheet of the workbook declares {lignes} rows; the "
+                                                              "service accepts {maximum} at most"),
+                               {"lignes": int(match.group(1)), "maximum": limits.lignes})
 
 
 def unpack_folder(path: Path, folder: Path, name: str, limits: ArchiveLimits = ArchiveLimits()) -> Path:
@@ -95,17 +102,19 @@ def unpack_folder(path: Path, folder: Path, name: str, limits: ArchiveLimits = A
             if base.startswith(".") or not base.lower().endswith(INSTANCE_SUFFIXES) or "__MACOSX" in info.filename:
                 continue
             if base.lower() in seen:
-                raise _problem(name, "fichier_en_double", f"l'archive contient deux fichiers {base} ({seen[base.lower()]} et "
-                                     f"{info.filename}) ; gardez un seul dossier d'instance")
+                raise _problem(name, "fichier_en_double", _("the archive holds two files {fichier} ({premier} and "
+                                                            "{second}); keep a single instance folder"),
+                               {"fichier": base, "premier": seen[base.lower()], "second": info.filename})
             seen[base.lower()] = info.filename
             with archive.open(info) as src, (folder / base).open("wb") as dst:
                 remaining = limits.taille
                 while chunk := src.read(1 << 20):
                     remaining -= len(chunk)
                     if remaining < 0:  # the directory lied about the size
-                        raise _problem(name, "bombe_zip", "l'archive est plus grande, décompressée, que ce qu'elle annonce ; "
-                                             "elle est refusée")
+                        raise _problem(name, "bombe_zip", _("the archive is larger, uncompressed, than it declares; "
+                                                            "it is refused"))
                     dst.write(chunk)
     if not seen:
-        raise _problem(name, "archive_sans_instance", "l'archive ne contient aucun fichier d'instance (instance.toml, patrimoine.csv, …)")
+        raise _problem(name, "archive_sans_instance", _("the archive holds no instance file (instance.toml, "
+                                                        "patrimoine.csv, ...)"))
     return folder

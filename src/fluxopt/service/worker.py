@@ -4,7 +4,7 @@ The parent (:mod:`fluxopt.service.jobs`) and the worker only share the job's fol
 
 - ``entree.json``, ``entree.xlsx`` or ``entree.zip``: the upload, as received;
 - ``etat.json``: the stage reached (``lecture``, ``construction``, ``resolution``, ``explication``,
-  ``ecriture``), rewritten atomically as the work goes on;
+  ``ecriture``), rewritten atomically as the work goes on (asynchronous jobs only);
 - ``sortie.json``: the outcome (``valide``, ``invalide``, ``termine``, ``echec``) with the problems, the
   instance's summary or the failure's message;
 - ``resultat.json``: the result document (:func:`~fluxopt.jsondoc.result_document`), served
@@ -12,8 +12,8 @@ The parent (:mod:`fluxopt.service.jobs`) and the worker only share the job's fol
 - ``resultats/``: the result folder of :func:`fluxopt.write_result` (``resultats.xlsx``...).
 
 A worker is a long-lived process (:func:`serve_tasks`): it takes one task at a time from its pipe
-and answers on the same pipe when the job's files are written. A worker that dies leaves no
-``sortie.json``: the parent then fails the job and starts another worker.
+and answers on the same pipe, with the seconds each stage took, when the job's files are written. A
+worker that dies leaves no ``sortie.json``: the parent then fails the job and starts another worker.
 """
 
 from __future__ import annotations
@@ -60,12 +60,17 @@ class Task:
     surcharges: dict[str, Any] = field(default_factory=dict)
     temps_max: float | None = None
     ecrire: bool = True
+    #: Write the stage reached to ``etat.json``, for ``GET /travaux`` (a synchronous job's is never read,
+    #: and replacing a file costs about a millisecond of disk wait on a journaled file system).
+    etapes: bool = True
     max_segments: int = 200_000
     max_droits: int = 1_000_000
     #: Segments beyond which the task is refused with a pointer to /travaux (synchronous solves).
     max_segments_synchrone: int | None = None
     #: Language of what people read in the result (workbook, explanations' texts).
     langue: str = "fr"
+    #: Check the departures' reasons by counterfactual solves (``fluxopt explain``); else none is given.
+    sensibilite: bool = True
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -124,20 +129,41 @@ def _load(task: Task, folder: Path) -> Instance:
     return dataclasses.replace(build_instance(raw), load_seconds=time.perf_counter() - start)
 
 
-def _step(folder: Path, etape: str) -> None:
-    write_json(folder / STATE_FILE, {"etape": etape})
+class Stages:
+    """The stage a job reached, written to ``etat.json`` for the parent, and the seconds each took."""
+
+    def __init__(self, folder: Path, written: bool = True):
+        self.folder, self.written = folder, written
+        self.seconds: dict[str, float] = {}
+        self._current: str | None = None
+        self._start = time.perf_counter()
+
+    def step(self, etape: str | None, shown: bool = True) -> None:
+        """End the current stage; start ``etape`` (None: the job's files are written), written to
+        ``etat.json`` when ``shown`` (the stages of the documented ``etape``) and the stages are written."""
+        now = time.perf_counter()
+        if self._current is not None:
+            self.seconds[self._current] = now - self._start
+        self._current, self._start = etape, now
+        if etape is not None and shown and self.written:
+            write_json(self.folder / STATE_FILE, {"etape": etape})
 
 
-def run(task: Task, folder_name: str) -> None:
-    """The body of a worker process: do ``task`` on the job folder ``folder_name`` and write ``sortie.json``.
-    What people read (problems, result) is in the task's language, French unless asked otherwise."""
+def run(task: Task, folder_name: str) -> dict[str, float]:
+    """The body of a worker process: do ``task`` on the job folder ``folder_name`` and write ``sortie.json``;
+    return the seconds each stage took. What people read (problems, result) is in the task's language,
+    French unless asked otherwise."""
+    stages = Stages(Path(folder_name), task.etapes)
     with using(task.langue):
-        _run(task, Path(folder_name))
+        _run(task, stages)
+    stages.step(None)
+    return stages.seconds
 
 
-def _run(task: Task, folder: Path) -> None:
+def _run(task: Task, stages: Stages) -> None:
+    folder = stages.folder
     try:
-        _step(folder, "lecture")
+        stages.step("lecture")
         instance = _load(task, folder)
         if task.kind == "valider":
             policy = instance.policy.with_overrides(task.surcharges, "surcharges") if task.surcharges else instance.policy
@@ -148,16 +174,17 @@ def _run(task: Task, folder: Path) -> None:
                 out["resume"] = instance_summary(instance)
             write_json(folder / OUTPUT_FILE, out)
             return
-        _step(folder, "construction")
+        stages.step("construction")
         built = build(instance, policy=task.politique, overrides=task.surcharges or None)
-        _step(folder, "resolution")
+        stages.step("resolution")
         result = solve_built(built, time_limit=task.temps_max, keep_duals=True, langue=task.langue)
-        _step(folder, "explication")
+        stages.step("explication")
         with using(result.langue):
-            explanation = explain(result)
+            explanation = explain(result, counterfactuals=task.sensibilite)
             if task.ecrire:
-                _step(folder, "ecriture")
+                stages.step("ecriture")
                 write_result(result, folder / RESULT_FOLDER, explanation=explanation)
+            stages.step("document", shown=False)
             write_json(folder / RESULT_FILE, result_document(result, explanation))
         write_json(folder / OUTPUT_FILE, {"etat": "termine"})
     except InstanceError as exc:
@@ -166,16 +193,16 @@ def _run(task: Task, folder: Path) -> None:
         write_json(folder / OUTPUT_FILE, {"etat": "invalide", "problemes": problems_list(
             [ServiceProblem("options", None, None, str(exc), code="option_invalide")])})
     except Exception as exc:  # a bug or a solver failure: the job fails with what happened
-        write_json(folder / OUTPUT_FILE, {"etat": "echec", "message": f"{type(exc).__name__}: {exc}",
+        write_json(folder / OUTPUT_FILE, {"etat": "echec", "code": "erreur_calcul", "message": f"{type(exc).__name__}: {exc}",
                                           "trace": traceback.format_exc(limit=5)})
 
 
 def serve_tasks(connection: Connection) -> None:
-    """A worker process's loop: receive (task, folder), run it, answer with the folder; stop at end of pipe."""
+    """A worker process's loop: receive (task, folder), run it, answer with its stages' seconds; stop at end
+    of pipe."""
     while True:
         try:
             task, folder = connection.recv()
         except (EOFError, OSError):
             return
-        run(task, folder)
-        connection.send(folder)
+        connection.send(run(task, folder))

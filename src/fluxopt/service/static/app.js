@@ -18,8 +18,11 @@ let fichier = null;
 let travail = null;
 
 function entetes() {
+  // The page is in French: the service's answers too, whatever languages the browser prefers.
   const champ = $("jeton");
-  return champ && champ.value ? {Authorization: "Bearer " + champ.value} : {};
+  const entetes = {"Accept-Language": "fr"};
+  if (champ && champ.value) entetes.Authorization = "Bearer " + champ.value;
+  return entetes;
 }
 
 function texte(valeur) {
@@ -77,6 +80,7 @@ async function lireReponse(reponse) {
 function envoi() {
   const donnees = new FormData();
   donnees.append("fichier", fichier, fichier.name);
+  donnees.append("langue", "fr");
   return donnees;
 }
 
@@ -146,7 +150,6 @@ async function calculer(evenement) {
   const donnees = envoi();
   donnees.append("surcharges", JSON.stringify(surcharges()));
   if ($("temps-max").value) donnees.append("temps_max", $("temps-max").value);
-  donnees.append("langue", "fr");
   $("progression").hidden = false;
   montrerEtape("en_attente");
   try {
