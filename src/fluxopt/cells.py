@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from fluxopt.i18n import _
@@ -278,7 +279,7 @@ class TypedTable:
 
 
 def _empty_frame(spec: dict[str, Column]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=s.dtype) for c, s in spec.items()} | {"row": pd.Series(dtype="int64")})
+    return pd.DataFrame({c: np.empty(0, dtype=s.dtype) for c, s in spec.items()} | {"row": np.empty(0, dtype="int64")})
 
 
 def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
@@ -320,11 +321,11 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
     columns = _read_columns(raw, spec)
     if columns is None:  # some cell is missing or unreadable: read row by row, reporting in row order
         columns = _read_rows(raw, spec, bad, problems)
-    frame = pd.DataFrame({**columns, "row": [number for number, _cells in raw.rows]}, columns=[*spec, "row"])
-    for col, s in spec.items():
-        if s.dtype != "object" and frame[col].dtype != s.dtype:
-            frame[col] = frame[col].astype(s.dtype)
-    return TypedTable(raw.source, frame.astype({"row": "int64"}), bad, True)
+    # Typed columns as arrays of their dtype; the others as lists, their dtype inferred by pandas.
+    arrays = {col: values if spec[col].dtype == "object" else np.array(values, dtype=spec[col].dtype)
+              for col, values in columns.items()}
+    arrays["row"] = np.array([number for number, _cells in raw.rows], dtype="int64")
+    return TypedTable(raw.source, pd.DataFrame(arrays, columns=[*spec, "row"]), bad, True)
 
 
 #: A cell that is a problem (missing where required, or unreadable), in :func:`_read_columns`.
