@@ -336,6 +336,7 @@ def _read_columns(raw: RawTable, spec: dict[str, Column]) -> dict[str, list[Any]
     """Every column's values when every cell reads without a problem, else None (the fast path:
     column by column, each distinct (type, value) of a column parsed once)."""
     columns: dict[str, list[Any]] = {}
+    rows = [cells for _number, cells in raw.rows]
     for col, s in spec.items():
         strict = s.required and col in raw.columns
         fill = s.default if s.default is not None else _FILL[s.dtype]
@@ -351,8 +352,11 @@ def _read_columns(raw: RawTable, spec: dict[str, Column]) -> dict[str, list[Any]
             except CellError:
                 return _PROBLEM
 
-        keys = [(value.__class__, value) for value in (cells.get(col) for _number, cells in raw.rows)]
-        outcome = {key: read(key[1]) for key in dict.fromkeys(keys)}
+        values = [cells.get(col) for cells in rows]
+        # Text cells (CSV) are their own keys; other readers' are (type, value), so that 1, 1.0 and True stay apart.
+        plain = set(map(type, values)) <= {str, type(None)}
+        keys = values if plain else [(value.__class__, value) for value in values]
+        outcome = {key: read(key if plain else key[1]) for key in dict.fromkeys(keys)}
         if any(value is _PROBLEM for value in outcome.values()):
             return None
         columns[col] = [outcome[key] for key in keys]
