@@ -354,9 +354,12 @@ def _read_columns(raw: RawTable, spec: dict[str, Column]) -> dict[str, list[Any]
 
         values = [cells.get(col) for cells in rows]
         # Text cells (CSV) are their own keys; other readers' are (type, value), so that 1, 1.0 and True stay apart.
-        plain = set(map(type, values)) <= {str, type(None)}
-        keys = values if plain else [(value.__class__, value) for value in values]
-        outcome = {key: read(key if plain else key[1]) for key in dict.fromkeys(keys)}
+        keys: list[Any] = values
+        if set(map(type, values)) <= {str, type(None)}:
+            outcome = {value: read(value) for value in dict.fromkeys(values)}
+        else:
+            keys = [(value.__class__, value) for value in values]
+            outcome = {key: read(key[1]) for key in dict.fromkeys(keys)}
         if any(value is _PROBLEM for value in outcome.values()):
             return None
         columns[col] = [outcome[key] for key in keys]
