@@ -14,7 +14,10 @@
 3. The national set with ``fluxopt batch --jobs 2``: wall time (goal < 20 s) and the CPU time of
    the batch and its workers (user + sys): CPU / jobs is the wall time on free cores.
 4. ``fluxopt solve instances/exemple``: wall time, medians of ``--repeat`` (goal < 0.6 s), and
-   the time ``fluxopt solve`` spends importing (a fresh process).
+   the time ``fluxopt solve`` spends importing (a fresh process). When Python runs without its
+   bytecode cache (``PYTHONDONTWRITEBYTECODE``, as on the benchmark machine), every run compiles
+   fluxopt's modules again: each version is then also measured with the cache on (in a temporary
+   ``PYTHONPYCACHEPREFIX``), as a ``pip``-installed package runs.
 
 ``--base SRC``: the ``src`` folder of another checkout (e.g. ``git worktree add /tmp/core-base
 main``); its ``fluxopt`` runs the same commands (``PYTHONPATH=SRC``), alternating with this one,
@@ -43,6 +46,8 @@ EXEMPLE = HERE.parent / "instances" / "exemple"
 #: What ``fluxopt solve`` imports before it reads the instance, and what the hand-built model imports.
 SOLVE_IMPORTS = "fluxopt.cli, fluxopt.solvers, fluxopt.builder, fluxopt.instance, fluxopt.api, fluxopt.write"
 HAND_IMPORTS = "numpy, pandas, highspy"
+#: The libraries ``fluxopt solve`` needs (its floor).
+LIBRARIES = "numpy, pandas, highspy, click, xlsxwriter"
 T = TypeVar("T")
 
 
@@ -161,15 +166,27 @@ def national_jobs(folder: Path, jobs: int, repeat: int, envs: dict[str, dict[str
                                               for name, rs in runs.items()))
 
 
+def with_bytecode(env: dict[str, str], cache: str) -> dict[str, str]:
+    """``env`` with Python's bytecode cache on (in ``cache``, outside the checkouts), as an installed package has it."""
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": cache}
+
+
 def exemple(repeat: int, envs: dict[str, dict[str, str]]) -> None:
-    times: dict[str, list[float]] = {name: [] for name in envs}
     with tempfile.TemporaryDirectory() as tmp:
+        variants = dict(envs)
+        if sys.dont_write_bytecode:  # also measured as installed: bytecode compiled once, then read
+            variants |= {f"{name}, bytecode cached": with_bytecode(env, f"{tmp}/pyc-{name}") for name, env in envs.items()}
+            for name, env in variants.items():
+                run(solve_command(EXEMPLE, f"{tmp}/warm-{name}"), env)
+        times: dict[str, list[float]] = {name: [] for name in variants}
         for k in range(repeat):
-            for name, env in envs.items():
-                times[name].append(run(solve_command(EXEMPLE, f"{tmp}/{name}{k}"), env)[0])
+            for name, env in variants.items():
+                times[name].append(run(solve_command(EXEMPLE, f"{tmp}/{k}-{name}"), env)[0])
     print(f"4. fluxopt solve instances/exemple (goal < 0.6 s), medians of {repeat}: " + "; ".join(
         f"{name} {statistics.median(ts):.2f} s" for name, ts in times.items())
-        + f"; imports {import_seconds(SOLVE_IMPORTS):.2f} s (this checkout); {load()}")
+        + f"; imports {import_seconds(SOLVE_IMPORTS):.2f} s (this checkout), the libraries alone "
+          f"({LIBRARIES}) {import_seconds(LIBRARIES):.2f} s; {load()}")
     print("   all runs: " + "; ".join(f"{name} " + " ".join(f"{t:.2f}" for t in ts) for name, ts in times.items()))
 
 
