@@ -5,7 +5,8 @@
 1. ``fluxopt solve`` end to end on a Gironde-scale instance (a subprocess: start-up, load,
    build, stages, explanation, workbook, write) against the hand-built highspy model of the same
    LP (``benchmarks/handbuilt.py``, also a subprocess), alternating, ``--repeat`` times each:
-   medians and their ratio (goal <= 1.2); then where fluxopt's time goes at that scale (each
+   medians and their ratio (goal <= 1.2), also with the bytecode cache on (see 4.); then where
+   fluxopt's time goes at that scale (each
    phase once more, in this process, after a first warm-up solve; imports in a fresh process).
 2. HiGHS time over the national set, in one process: the LP and solver settings before this
    rebuild (the old ``build_lp`` of commit f8ea0af, HiGHS's defaults, warm-started) against
@@ -78,16 +79,17 @@ def solve_command(folder: Path, out: str) -> list[str]:
 
 
 def end_to_end(folder: Path, repeat: int, envs: dict[str, dict[str, str]]) -> None:
-    times: dict[str, list[float]] = {name: [] for name in [*envs, "hand-built"]}
     with tempfile.TemporaryDirectory() as tmp:
+        variants = bytecode_variants(envs, tmp, folder)
+        times: dict[str, list[float]] = {name: [] for name in [*variants, "hand-built"]}
         for k in range(repeat):
-            for name, env in envs.items():
-                times[name].append(run(solve_command(folder, f"{tmp}/{name}{k}"), env)[0])
+            for name, env in variants.items():
+                times[name].append(run(solve_command(folder, f"{tmp}/{k}-{name}"), env)[0])
             times["hand-built"].append(run([sys.executable, str(HERE / "handbuilt.py"), str(folder)])[0])
     hand = statistics.median(times["hand-built"])
     print(f"1. Gironde-scale end to end (medians of {repeat}, alternating): hand-built {hand:.2f} s; " + "; ".join(
         f"fluxopt {name} {statistics.median(times[name]):.2f} s, ratio {statistics.median(times[name]) / hand:.2f}"
-        for name in envs) + " (goal <= 1.2)")
+        for name in variants) + " (goal <= 1.2)")
     print("   all runs: " + "; ".join(f"{name} " + " ".join(f"{t:.2f}" for t in ts) for name, ts in times.items()))
     phases(folder)
     print(f"   {load()}")
@@ -172,13 +174,20 @@ def with_bytecode(env: dict[str, str], cache: str) -> dict[str, str]:
     return {**env, "PYTHONPYCACHEPREFIX": cache}
 
 
+def bytecode_variants(envs: dict[str, dict[str, str]], tmp: str, folder: Path) -> dict[str, dict[str, str]]:
+    """``envs``, and when Python runs without its bytecode cache, each also with the cache on
+    (compiled by a first solve of ``folder``), as a ``pip``-installed package runs."""
+    variants = dict(envs)
+    if sys.dont_write_bytecode:
+        variants |= {f"{name}, bytecode cached": with_bytecode(env, f"{tmp}/pyc-{name}") for name, env in envs.items()}
+        for name, env in variants.items():
+            run(solve_command(folder, f"{tmp}/warm-{name}"), env)
+    return variants
+
+
 def exemple(repeat: int, envs: dict[str, dict[str, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        variants = dict(envs)
-        if sys.dont_write_bytecode:  # also measured as installed: bytecode compiled once, then read
-            variants |= {f"{name}, bytecode cached": with_bytecode(env, f"{tmp}/pyc-{name}") for name, env in envs.items()}
-            for name, env in variants.items():
-                run(solve_command(EXEMPLE, f"{tmp}/warm-{name}"), env)
+        variants = bytecode_variants(envs, tmp, EXEMPLE)
         times: dict[str, list[float]] = {name: [] for name in variants}
         for k in range(repeat):
             for name, env in variants.items():
