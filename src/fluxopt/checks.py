@@ -52,7 +52,7 @@ def duplicates(t: TypedTable, keys: list[str], code: str, what: Callable[[dict[s
                                     quoi=what(r), ligne_precedente=int(row)), code=code, params=params))
 
 
-def _where(frame: pd.DataFrame, mask: pd.Series) -> list[dict[str, Any]]:
+def _where(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> list[dict[str, Any]]:
     """The :func:`records` of the rows where ``mask`` holds (none selected without a copy)."""
     return records(frame[mask]) if mask.any() else []
 
@@ -109,7 +109,9 @@ def check_patrimoine(t: TypedTable, problems: list[Problem]) -> pd.DataFrame:
     p["liberations"] = p["liberations"].fillna(p["taux_rotation"] * p["logements_flux"])
     p["flux_base"] = p["liberations"] + p["mises_en_service"] - p["mutations_internes"] - p["relogements"]
     negative = p["flux_base"] < -1e-9
-    for r in _where(p, negative & p["row"].isin(t.valid(*_FLUX_INPUTS)["row"]) if negative.any() else negative):
+    if negative.any():
+        negative &= p["row"].isin(t.valid(*_FLUX_INPUTS)["row"])
+    for r in _where(p, negative):
         column = "mutations_internes" if r["mutations_internes"] >= r["relogements"] else "relogements"
         problems.append(Problem.coded(src, int(r["row"]), column, "flux_negatif",
                                       _("internal transfers and rehousing ({retraits}) exceed releases plus new "
@@ -210,7 +212,7 @@ def check_stock(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table:
         bounded = [r for r, communes in perimeter.items() if communes is not None]
         inside = {(r, c) for r in bounded for c in perimeter[r]}
         outside = rights["reservataire"].isin(bounded).to_numpy() & ~_found_in(rights, ["reservataire", "commune"], inside)
-        for r in (records(rights[outside]) if outside.any() else []):
+        for r in _where(rights, outside):
             problems.append(Problem.coded(src, int(r["row"]), "commune", "hors_perimetre",
                                           _("commune {commune} lies outside the perimeter of réservataire {reservataire}"),
                                           {"commune": r["commune"], "reservataire": r["reservataire"]}))
