@@ -505,7 +505,8 @@ def test_validate_invalid_instance_exits_2(tmp_path):
     text, code = report(edited(tmp_path, "cil.csv", {2: "243300999,,"}))
     assert code == 2
     assert text.splitlines() == [
-        "warning: stock.csv, row 9, column 'fin_droits': rights of AL on 10 dwellings of bailleur B1 in commune 33063 ended in 2020, before 2025: they are dropped",
+        "warning: stock.csv, row 9, column 'fin_droits': rights of AL on 10 dwellings of bailleur B1 in commune 33063 "
+        "ended in 2020, before 2025: they are dropped",
         "error: cil.csv, row 2, column 'epci': EPCI 243300999 has no segment in patrimoine (did you mean '243300316'?)",
         "1 error, 1 warning",
     ]

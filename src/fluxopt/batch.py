@@ -252,6 +252,10 @@ def _died(job: Job) -> dict[str, Any]:
 
 
 def _run_processes(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
+    # What every job imports, imported once here: forked workers inherit it instead of each importing it.
+    import fluxopt.api  # noqa: F401
+    import fluxopt.write  # noqa: F401
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(run_job, job): job for job in jobs}
         for future in as_completed(futures):

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from fluxopt.i18n import _
@@ -267,8 +268,10 @@ class TypedTable:
     usable: bool
 
     def valid(self, *columns: str) -> pd.DataFrame:
-        """The rows whose cells in ``columns`` were all read."""
+        """The rows whose cells in ``columns`` were all read (the frame itself when all were)."""
         rows = set().union(*(self.bad.get(c, set()) for c in columns))
+        if not rows:
+            return self.frame
         return self.frame[~self.frame["row"].isin(rows)]
 
     def has_bad(self, *columns: str) -> bool:
@@ -276,7 +279,7 @@ class TypedTable:
 
 
 def _empty_frame(spec: dict[str, Column]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=s.dtype) for c, s in spec.items()} | {"row": pd.Series(dtype="int64")})
+    return pd.DataFrame({c: np.empty(0, dtype=s.dtype) for c, s in spec.items()} | {"row": np.empty(0, dtype="int64")})
 
 
 def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
@@ -315,6 +318,58 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
                                     _("required column '{colonne}' is missing").format(colonne=col),
                                     code="colonne_manquante", params={"colonne": col}))
             bad[col] = set(all_rows)
+    columns = _read_columns(raw, spec)
+    if columns is None:  # some cell is missing or unreadable: read row by row, reporting in row order
+        columns = _read_rows(raw, spec, bad, problems)
+    # Typed columns as arrays of their dtype; the others as lists, their dtype inferred by pandas.
+    arrays = {col: values if spec[col].dtype == "object" else np.array(values, dtype=spec[col].dtype)
+              for col, values in columns.items()}
+    arrays["row"] = np.array([number for number, _cells in raw.rows], dtype="int64")
+    return TypedTable(raw.source, pd.DataFrame(arrays, columns=[*spec, "row"]), bad, True)
+
+
+#: A cell that is a problem (missing where required, or unreadable), in :func:`_read_columns`.
+_PROBLEM = object()
+
+
+def _read_columns(raw: RawTable, spec: dict[str, Column]) -> dict[str, list[Any]] | None:
+    """Every column's values when every cell reads without a problem, else None (the fast path:
+    column by column, each distinct (type, value) of a column parsed once)."""
+    columns: dict[str, list[Any]] = {}
+    rows = [cells for _number, cells in raw.rows]
+    for col, s in spec.items():
+        strict = s.required and col in raw.columns
+        fill = s.default if s.default is not None else _FILL[s.dtype]
+        convert = raw.decimal_comma and s.dtype != "object"
+
+        def read(value: Any, s: Column = s, strict: bool = strict, fill: Any = fill, convert: bool = convert) -> Any:
+            if value is None or (isinstance(value, str) and value.strip() == ""):
+                return _PROBLEM if strict else fill
+            if convert and isinstance(value, str):
+                value = decimal_point(value)
+            try:
+                return s.read(value)
+            except CellError:
+                return _PROBLEM
+
+        values = [cells.get(col) for cells in rows]
+        # Text cells (CSV) are their own keys; other readers' are (type, value), so that 1, 1.0 and True stay apart.
+        keys: list[Any] = values
+        if set(map(type, values)) <= {str, type(None)}:
+            outcome = {value: read(value) for value in dict.fromkeys(values)}
+        else:
+            keys = [(value.__class__, value) for value in values]
+            outcome = {key: read(key[1]) for key in dict.fromkeys(keys)}
+        if any(value is _PROBLEM for value in outcome.values()):
+            return None
+        columns[col] = [outcome[key] for key in keys]
+    return columns
+
+
+def _read_rows(raw: RawTable, spec: dict[str, Column], bad: dict[str, set[int]],
+               problems: list[Problem]) -> dict[str, list[Any]]:
+    """Every column's values, row by row, recording each missing or unreadable cell in ``bad``
+    and ``problems`` (in row order, then column order)."""
     columns: dict[str, list[Any]] = {col: [] for col in spec}
     # Cells repeat (codes, booleans, counts): each distinct (type, value) is parsed once per column.
     parsed: dict[str, dict[tuple[type, Any], Any]] = {col: {} for col in spec}
@@ -345,8 +400,4 @@ def typed_table(name: str, raw: RawTable | None, problems: list[Problem],
                 bad[col].add(number)
                 outcome = s.default if s.default is not None else _FILL[s.dtype]
             columns[col].append(outcome)
-    frame = pd.DataFrame({**columns, "row": [number for number, _cells in raw.rows]}, columns=[*spec, "row"])
-    for col, s in spec.items():
-        if s.dtype != "object" and frame[col].dtype != s.dtype:
-            frame[col] = frame[col].astype(s.dtype)
-    return TypedTable(raw.source, frame.astype({"row": "int64"}), bad, True)
+    return columns

@@ -19,8 +19,15 @@ _WELL_FORMED = re.compile(r"^(?:[0-9A-Za-z]{5}|[0-9]{9})$")
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a frame as dicts of Python values (much faster to loop over than ``iterrows``)."""
+    if not len(frame):
+        return []
     columns = list(frame.columns)
     return [dict(zip(columns, values)) for values in zip(*(frame[c].tolist() for c in columns))]
+
+
+def keys_of(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Each row's values in ``columns``, as a tuple of Python values."""
+    return list(zip(*(frame[c].tolist() for c in columns)))
 
 
 def _segment(bailleur: str, commune: str, qpv: bool) -> str:
@@ -32,6 +39,8 @@ def duplicates(t: TypedTable, keys: list[str], code: str, what: Callable[[dict[s
     """Report every row whose key repeats an earlier row (``code``; ``what`` names the row's key
     in the current language; the params are the key's values and ``ligne_precedente``)."""
     frame = t.valid(*keys)
+    if len(set(keys_of(frame, keys))) == len(frame):  # the common case: no key repeats (read values, no NaN)
+        return
     repeated = frame.duplicated(keys).to_numpy()
     if not repeated.any():
         return
@@ -43,11 +52,21 @@ def duplicates(t: TypedTable, keys: list[str], code: str, what: Callable[[dict[s
                                     quoi=what(r), ligne_precedente=int(row)), code=code, params=params))
 
 
+def _where(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> list[dict[str, Any]]:
+    """The :func:`records` of the rows where ``mask`` holds (none selected without a copy)."""
+    return records(frame[mask]) if mask.any() else []
+
+
 def _found(frame: pd.DataFrame, columns: list[str], table: pd.DataFrame) -> np.ndarray:
     """Whether each row's values in ``columns`` appear together on some row of ``table``."""
     if frame.empty or table.empty:
         return np.zeros(len(frame), dtype=bool)
-    return pd.MultiIndex.from_frame(frame[columns]).isin(pd.MultiIndex.from_frame(table[columns]))
+    return _found_in(frame, columns, set(keys_of(table, columns)))
+
+
+def _found_in(frame: pd.DataFrame, columns: list[str], known: set[tuple]) -> np.ndarray:
+    """Whether each row's values in ``columns`` (read values, no NaN) are one of the tuples ``known``."""
+    return np.fromiter((key in known for key in keys_of(frame, columns)), dtype=bool, count=len(frame))
 
 
 _FLUX_INPUTS = ("logements", "logements_hors_flux", "liberations", "taux_rotation",
@@ -60,22 +79,24 @@ def check_patrimoine(t: TypedTable, problems: list[Problem]) -> pd.DataFrame:
                lambda r: _("segment {segment}").format(segment=_segment(r['bailleur'], r['commune'], r['qpv'])),
                problems)
     rows = t.valid("logements", "logements_hors_flux")
-    for r in records(rows[rows["logements_hors_flux"] > rows["logements"]]):
+    for r in _where(rows, rows["logements_hors_flux"] > rows["logements"]):
         t.bad["logements_hors_flux"].add(int(r["row"]))
         problems.append(Problem.coded(src, int(r["row"]), "logements_hors_flux", "hors_flux_excessif",
                                       _("{hors_flux} dwellings kept in stock exceed the segment's {logements} dwellings"),
                                       {"hors_flux": int(r["logements_hors_flux"]), "logements": int(r["logements"])}))
     rows = t.valid("liberations", "taux_rotation")
-    for r in records(rows[rows["liberations"].notna() & rows["taux_rotation"].notna()]):
+    for r in _where(rows, rows["liberations"].notna() & rows["taux_rotation"].notna()):
         t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem.coded(src, int(r["row"]), "taux_rotation", "liberations_et_taux",
                                       _("give either 'liberations' or 'taux_rotation', not both")))
-    for r in records(rows[rows["liberations"].isna() & rows["taux_rotation"].isna()]):
+    for r in _where(rows, rows["liberations"].isna() & rows["taux_rotation"].isna()):
         t.bad["liberations"].add(int(r["row"]))
         problems.append(Problem.coded(src, int(r["row"]), "liberations", "liberations_manquantes",
                                       _("give 'liberations' (releases per year) or 'taux_rotation' (turnover rate)")))
     rows = t.valid("commune", "epci")
-    epcis = rows.groupby("commune")["epci"].unique()
+    placed = set(keys_of(rows, ["commune", "epci"]))
+    several = len(placed) > len({commune for commune, _epci in placed})  # some commune in several EPCIs
+    epcis = rows.groupby("commune")["epci"].unique() if several else pd.Series()
     for commune, codes in epcis[epcis.map(len) > 1].items():
         numbers = rows.loc[rows["commune"] == commune, "row"].tolist()
         problems.append(Problem.coded(src, int(numbers[-1]), "epci", "commune_plusieurs_epci",
@@ -87,8 +108,10 @@ def check_patrimoine(t: TypedTable, problems: list[Problem]) -> pd.DataFrame:
     p["logements_flux"] = (p["logements"] - p["logements_hors_flux"]).clip(lower=0)
     p["liberations"] = p["liberations"].fillna(p["taux_rotation"] * p["logements_flux"])
     p["flux_base"] = p["liberations"] + p["mises_en_service"] - p["mutations_internes"] - p["relogements"]
-    checkable = p["row"].isin(t.valid(*_FLUX_INPUTS)["row"])
-    for r in records(p[checkable & (p["flux_base"] < -1e-9)]):
+    negative = p["flux_base"] < -1e-9
+    if negative.any():
+        negative &= p["row"].isin(t.valid(*_FLUX_INPUTS)["row"])
+    for r in _where(p, negative):
         column = "mutations_internes" if r["mutations_internes"] >= r["relogements"] else "relogements"
         problems.append(Problem.coded(src, int(r["row"]), column, "flux_negatif",
                                       _("internal transfers and rehousing ({retraits}) exceed releases plus new "
@@ -154,7 +177,8 @@ def check_stock(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table:
                lambda r: _("the right of {reservataire} on segment {segment}").format(
                    reservataire=r["reservataire"], segment=_segment(r["bailleur"], r["commune"], r["qpv"])),
                problems)
-    known = patrimoine[patrimoine["row"].isin(p.valid(*keys)["row"])]
+    placed = p.valid(*keys)
+    known = patrimoine if placed is p.frame else patrimoine[patrimoine["row"].isin(placed["row"])]
     perimeter = res.set_index("reservataire")["communes"].to_dict() if r_table.usable else {}
     if p.usable:
         rights = t.valid(*keys)
@@ -186,9 +210,9 @@ def check_stock(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table:
     if p.usable and not p.has_bad("commune", "epci"):
         rights = t.valid("reservataire", "commune")
         bounded = [r for r, communes in perimeter.items() if communes is not None]
-        inside = pd.DataFrame([(r, c) for r in bounded for c in perimeter[r]], columns=["reservataire", "commune"])
-        outside = rights["reservataire"].isin(bounded).to_numpy() & ~_found(rights, ["reservataire", "commune"], inside)
-        for r in records(rights[outside]):
+        inside = {(r, c) for r in bounded for c in perimeter[r]}
+        outside = rights["reservataire"].isin(bounded).to_numpy() & ~_found_in(rights, ["reservataire", "commune"], inside)
+        for r in _where(rights, outside):
             problems.append(Problem.coded(src, int(r["row"]), "commune", "hors_perimetre",
                                           _("commune {commune} lies outside the perimeter of réservataire {reservataire}"),
                                           {"commune": r["commune"], "reservataire": r["reservataire"]}))
@@ -203,6 +227,8 @@ def check_stock(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table:
                                            "fin_droits": int(r["fin_droits"]), "annee": annee}, "warning"))
         rows = rows[~(rows["fin_droits"] < annee)]
     counted = known[known["row"].isin(p.valid("logements", "logements_hors_flux")["row"])]
+    if not _over_capacity(rows, counted, keys):
+        return
     eligible = counted.drop_duplicates(keys)[[*keys, "logements_flux"]]
     totals = rows.groupby(keys, sort=True).agg(total=("logements_reserves", "sum"), last=("row", "max")).reset_index()
     over = totals.merge(eligible, on=keys, how="inner")
@@ -216,6 +242,18 @@ def check_stock(t: TypedTable, p: TypedTable, patrimoine: pd.DataFrame, r_table:
                                         "flux-eligible dwellings of segment {segment}"),
                                       {"total": int(r["total"]), "lignes": numbers,
                                        "logements_flux": int(r["logements_flux"]), "segment": _segment(*key)}))
+
+
+def _over_capacity(rows: pd.DataFrame, counted: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether the rights ``rows`` of some segment of ``counted`` add up to more than its
+    flux-eligible dwellings (the first row of a repeated segment counts)."""
+    capacity: dict[tuple, int] = {}
+    for key, flux in zip(keys_of(counted, keys), counted["logements_flux"].tolist()):
+        capacity.setdefault(key, flux)
+    total: dict[tuple, int] = {}
+    for key, reserved in zip(keys_of(rows, keys), rows["logements_reserves"].tolist()):
+        total[key] = total.get(key, 0) + reserved
+    return any(key in capacity and n > capacity[key] for key, n in total.items())
 
 
 def check_report(t: TypedTable, p: TypedTable, r_table: TypedTable, problems: list[Problem]) -> None:

@@ -25,7 +25,7 @@ _MOVE_TOL = 1e-9
 
 
 def _no_adjustments() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("avant", "apres", "logements") else "object")
+    return pd.DataFrame({c: np.empty(0, dtype="float64" if c in ("avant", "apres", "logements") else "object")
                          for c in ADJUSTMENT_COLUMNS})
 
 
@@ -122,15 +122,21 @@ def _q1_bounds(inst: Instance, policy: Policy) -> tuple[dict, dict, list[Problem
 
 def _links(seg: pd.DataFrame, pairs: pd.DataFrame, reservataires: pd.DataFrame) -> pd.DataFrame:
     """(pair, segment) rows of S_{b,r}: the bailleur's segments in the réservataire's perimeter."""
-    both = (pairs[["bailleur", "reservataire"]].assign(pair=np.arange(len(pairs)))
-            .merge(seg[["bailleur", "commune"]].assign(seg=np.arange(len(seg))), on="bailleur"))
-    perimeter = reservataires.set_index("reservataire")["communes"].to_dict()
-    bounded = [r for r, communes in perimeter.items() if communes is not None]
-    inside = pd.MultiIndex.from_tuples([(r, c) for r in bounded for c in perimeter[r]], names=["reservataire", "commune"])
-    keep = ~both["reservataire"].isin(bounded).to_numpy()
-    if len(inside) and len(both):
-        keep |= pd.MultiIndex.from_frame(both[["reservataire", "commune"]]).isin(inside)
-    return both.loc[keep, ["pair", "seg"]].sort_values(["pair", "seg"]).reset_index(drop=True)
+    segments_of: dict[str, list[int]] = {}  # a bailleur's segment positions, in order
+    for i, b in enumerate(seg["bailleur"].tolist()):
+        segments_of.setdefault(b, []).append(i)
+    communes = seg["commune"].tolist()
+    perimeter = dict(zip(reservataires["reservataire"].tolist(), reservataires["communes"].tolist()))
+    inside = {r: set(c) for r, c in perimeter.items() if c is not None}
+    pair: list[int] = []
+    at: list[int] = []
+    for i, (b, r) in enumerate(zip(pairs["bailleur"].tolist(), pairs["reservataire"].tolist())):
+        held = segments_of.get(b, [])
+        if r in inside:
+            held = [s for s in held if communes[s] in inside[r]]
+        pair += [i] * len(held)
+        at += held
+    return pd.DataFrame({"pair": np.array(pair, dtype="int64"), "seg": np.array(at, dtype="int64")})
 
 
 def transfer_problems(inst: Instance, policy: Policy) -> list[Problem]:
@@ -297,7 +303,6 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
                       pairs["cible_equivalence"].tolist()))
     origin: dict[tuple[str, str], list[str]] = {}
     rows: list[tuple] = []
-    F_b = seg.groupby("bailleur", sort=True)["F"].sum().to_dict()
     src = inst.sources.get("reservataires", "reservataires")
 
     def move(b: str, r: str, rule: str, after: float, vers: str, amount: float, where: Problem) -> None:
@@ -311,6 +316,7 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
     rate = policy.prefet_cible
     if rate is not None and len(prefets) == 1:
         pref = prefets[0]
+        F_b = seg.groupby("bailleur", sort=True)["F"].sum().to_dict()
         for b, flux in F_b.items():
             agents = sum(t for (bb, r), t in target.items() if bb == b and kind.get(r) == "prefet_agents")
             before, after = target.get((b, pref), 0.0), max(0.0, rate * flux - agents)
@@ -371,13 +377,15 @@ def _adjust(inst: Instance, policy: Policy, seg: pd.DataFrame, pairs: pd.DataFra
     keys = sorted(set(target))
     final = pd.DataFrame(keys, columns=["bailleur", "reservataire"])
     final.insert(2, "type", [kind[r] for r in final["reservataire"].tolist()])
-    known = pairs.set_index(["bailleur", "reservataire"])
-    index = pd.MultiIndex.from_tuples(keys, names=["bailleur", "reservataire"]) if keys else known.index[:0]
-    final["p0"] = known["p0"].reindex(index, fill_value=0.0).to_numpy(dtype=float)
-    final["cible_equivalence"] = known["cible_equivalence"].reindex(index, fill_value=0.0).to_numpy(dtype=float)
+    position = {k: i for i, k in enumerate(zip(pairs["bailleur"].tolist(), pairs["reservataire"].tolist()))}
+    known = [position.get(k) for k in keys]
+    for column, missing in (("p0", 0.0), ("cible_equivalence", 0.0)):
+        values = pairs[column].tolist()
+        final[column] = np.array([missing if i is None else values[i] for i in known], dtype=float)
     final["cible"] = [float(target[k]) for k in keys]
     final["origine_cible"] = ["+".join(origin[k]) if origin.get(k) else EQUIVALENCE for k in keys]
-    final["methode"] = known["methode"].astype(object).reindex(index, fill_value="").to_numpy(dtype=object)
+    methods = pairs["methode"].tolist()
+    final["methode"] = np.array(["" if i is None else methods[i] for i in known], dtype=object)
     links = _links(seg, final, res)
     F, qpv = seg["F"].to_numpy(), seg["qpv"].to_numpy(dtype=bool)
     at, pair = links["seg"].to_numpy(), links["pair"].to_numpy()

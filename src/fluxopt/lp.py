@@ -449,21 +449,17 @@ def estimate_size(inst: Any) -> SizeEstimate:
     """The size of ``inst``'s LP (an :class:`~fluxopt.instance.Instance`) without building it, in
     time linear in the stock, the segments and the perimeters."""
     live = inst.stock[~(inst.stock["fin_droits"] < inst.annee)]
-    pairs = live[["bailleur", "reservataire"]].drop_duplicates().reset_index(drop=True)
+    pairs = set(zip(live["bailleur"].tolist(), live["reservataire"].tolist()))
     seg = inst.patrimoine
-    per_bailleur = seg.groupby("bailleur").size()
-    perimeters = inst.reservataires.set_index("reservataire")["communes"]
-    bounded = perimeters[perimeters.notna()]
-    inside = pairs["reservataire"].isin(bounded.index).to_numpy()
-    sizes = per_bailleur.reindex(pairs["bailleur"]).fillna(0).to_numpy(dtype=float)
-    if inside.any():
-        communes = bounded.rename("commune").explode().dropna().reset_index()
-        both = pairs[inside].reset_index().merge(communes, on="reservataire")
-        per_commune = seg.groupby(["bailleur", "commune"]).size().rename("n").reset_index()
-        found = both.merge(per_commune, on=["bailleur", "commune"]).groupby("index")["n"].sum()
-        sizes[inside] = 0.0
-        sizes[found.index.to_numpy()] = found.to_numpy(dtype=float)
-    x = int(sizes.sum())
+    per_bailleur: dict[str, int] = {}
+    per_commune: dict[tuple[str, str], int] = {}
+    for b, c in zip(seg["bailleur"].tolist(), seg["commune"].tolist()):
+        per_bailleur[b] = per_bailleur.get(b, 0) + 1
+        per_commune[(b, c)] = per_commune.get((b, c), 0) + 1
+    res = inst.reservataires
+    perimeter = {r: c for r, c in zip(res["reservataire"].tolist(), res["communes"].tolist()) if c is not None and c == c}
+    x = sum(per_bailleur.get(b, 0) if r not in perimeter else sum(per_commune.get((b, c), 0) for c in perimeter[r])
+            for b, r in pairs)
     n_seg, n_pairs, n_epci = len(seg), len(pairs), int(seg["epci"].nunique())
     columns = 6 * x + 4 * n_seg + 6 * n_pairs + 2 * n_epci + 1
     rows = 5 * x + 5 * n_seg + 8 * n_pairs + 2 * n_epci

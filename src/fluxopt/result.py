@@ -222,7 +222,8 @@ def make_result(built: Build, solution: Solution, options: Options, langue: str 
         objectives = {s.name: s.optimum for s in solution.stages
                       if s.termination is Termination.OPTIMAL and s.optimum is not None}
         for name in STAGES:
-            objectives.setdefault(name, float(np.dot(lp.costs[name], values)))
+            if name not in objectives:
+                objectives[name] = float(np.dot(lp.costs[name], values))
         objectives = {k: round(float(v), OBJECTIVE_DIGITS) + 0.0 for k, v in objectives.items()}
     else:
         tables = {"parts": _empty(SHARES_COLUMNS), "segments": _empty(SEGMENTS_COLUMNS),

@@ -29,8 +29,8 @@ BAILLEURS_COLUMNS = [
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     """Round floats to 1e-6 dwellings and turn -0.0 into 0.0, so that outputs are stable and readable."""
-    floats = frame.select_dtypes("float").columns
-    frame[floats] = frame[floats].round(DIGITS) + 0.0
+    for column in frame.select_dtypes("float").columns:
+        frame[column] = np.round(frame[column].to_numpy(), DIGITS) + 0.0
     return frame
 
 
@@ -224,14 +224,18 @@ def bailleur_synthesis(parts: pd.DataFrame, bailleurs: pd.DataFrame) -> pd.DataF
     """
     types = [t for t in TYPES if t in set(parts["type"])]
     whole = whole_dwellings(parts, bailleurs)
+    owner, kind = parts["bailleur"].to_numpy(dtype=object), parts["type"].to_numpy(dtype=object)
+    logements = parts["logements"].to_numpy(dtype=float)
     rows = []
-    for i, (_, b) in enumerate(bailleurs.iterrows()):
-        held = parts[parts["bailleur"] == b["bailleur"]]
-        flux = float(b["flux_base"])
-        row = {"bailleur": b["bailleur"], "nom": b["nom"], "flux_base": flux}
-        for t in types:
-            row[f"{t}_pct"] = 100 * float(held.loc[held["type"] == t, "logements"].sum()) / flux if flux else 0.0
-        row["propre_pct"] = 100 * float(b["part_propre"]) / flux if flux else 0.0
+    columns = (bailleurs[c].tolist() for c in ("bailleur", "nom", "flux_base", "part_propre"))
+    for i, (b, nom, flux, propre) in enumerate(zip(*columns)):
+        mine = owner == b
+        held, kinds = logements[mine], kind[mine]
+        flux = float(flux)
+        row = {"bailleur": b, "nom": nom, "flux_base": flux}
+        for t in types:  # each sum in row order, as the column's sum
+            row[f"{t}_pct"] = 100 * float(held[kinds == t].sum()) / flux if flux else 0.0
+        row["propre_pct"] = 100 * float(propre) / flux if flux else 0.0
         row["flux_base_arrondi"] = int(whole.flux_base[i])
         row["propre_arrondi"] = int(whole.propre[i])
         rows.append(row)
