@@ -412,7 +412,7 @@ def _rows(lp: LinearProgram, name: str, values: np.ndarray, fixed: Mapping[str, 
     if name == "fixe":
         index: list[Any] = list(fixed)
         position = lp.num_row + np.arange(len(index))
-        body = np.array([np.dot(lp.costs[k], values) for k in index], dtype=float)
+        body = np.array([lp.objective(k, values) for k in index], dtype=float)
         lower, upper = np.full(len(index), -np.inf), np.array([fixed[k] for k in index], dtype=float)
     else:
         block = lp.rows[name]

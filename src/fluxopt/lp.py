@@ -127,6 +127,12 @@ class LinearProgram:
         cols = np.flatnonzero(self.costs[stage]).astype(np.int32)
         return cols, self.costs[stage][cols]
 
+    def objective(self, stage: str, values: np.ndarray) -> float:
+        """``costs[stage] · values``, summed over the objective's columns only: no BLAS call, whose
+        result may depend on its thread count (and which wakes its threads: milliseconds)."""
+        cols, coefficients = self.fixing_row(stage)
+        return float(np.sum(coefficients * values[cols]))
+
     def activity(self, values: np.ndarray) -> np.ndarray:
         """A v: the value of each row's body (fixing rows excluded)."""
         rows = np.repeat(np.arange(self.num_row), np.diff(self.start))

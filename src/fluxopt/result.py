@@ -13,7 +13,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from fluxopt._version import __version__
@@ -223,7 +222,7 @@ def make_result(built: Build, solution: Solution, options: Options, langue: str 
                       if s.termination is Termination.OPTIMAL and s.optimum is not None}
         for name in STAGES:
             if name not in objectives:
-                objectives[name] = float(np.dot(lp.costs[name], values))
+                objectives[name] = lp.objective(name, values)
         objectives = {k: round(float(v), OBJECTIVE_DIGITS) + 0.0 for k, v in objectives.items()}
     else:
         tables = {"parts": _empty(SHARES_COLUMNS), "segments": _empty(SEGMENTS_COLUMNS),

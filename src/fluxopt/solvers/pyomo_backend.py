@@ -80,7 +80,7 @@ class PyomoBackend:
             # No constraint (no pair, no CIL EPCI): some solvers refuse an empty model. Every cost is
             # >= 0, so the lower bounds are optimal, and they keep every fixing row.
             values = self.lp.col_lower.copy()
-            cost = self.lp.costs[self.stage] @ values if self.stage is not None else 0.0
+            cost = self.lp.objective(self.stage, values) if self.stage is not None else 0.0
             return RunOutcome(Termination.OPTIMAL, "optimal (no constraint)", float(cost), values, 0.0)
         options: dict[str, object] = {}
         if self.name == "glpk":
