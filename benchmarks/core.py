@@ -127,7 +127,8 @@ def phases(folder: Path) -> None:
         inst = timed("load", lambda: load_instance(folder))
         built = timed("build", lambda: build(inst))
         result = timed("stages and result", lambda: solve_built(built, keep_duals=True))
-        explanation = timed("explanation", lambda: explain(result))
+        # As ``fluxopt solve`` without --sensibilite: the reasons are not checked by counterfactual solves.
+        explanation = timed("explanation", lambda: explain(result, counterfactuals=False))
         timed("CSV files and summary", lambda: write_result(result, Path(tmp) / "r", workbook=False,
                                                             explanation=explanation))
         timed("workbook", lambda: write_workbook(result, Path(tmp) / "resultats.xlsx", explanation))
