@@ -10,6 +10,7 @@ Exit codes: 0 solved (CIL shortfalls included), 2 invalid input or usage (nothin
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import math
 import sys
@@ -20,8 +21,6 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 import click
 
 from fluxopt._version import __version__
-from fluxopt.cli_batch import batch, compare
-from fluxopt.cli_documents import annexes, rapport
 from fluxopt.i18n import LANGUAGES, N_, _, number, using
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem, TimeLimitReached, UsageError
@@ -266,7 +265,23 @@ def jobs_option(func: Callable) -> Callable:
                         help="Processes for the counterfactual solves (the output does not depend on it).")(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group; the commands defined in other modules are imported when they are run or listed."""
+
+    #: Command name -> its module (the function has the command's name).
+    ELSEWHERE = {"batch": "fluxopt.cli_batch", "compare": "fluxopt.cli_batch", "rapport": "fluxopt.cli_documents",
+                 "annexes": "fluxopt.cli_documents"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.ELSEWHERE and cmd_name not in self.commands:
+            self.add_command(getattr(importlib.import_module(self.ELSEWHERE[cmd_name]), cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="fluxopt")
 @click.option("--langue", type=click.Choice(LANGUAGES), envvar="FLUXOPT_LANGUE", show_envvar=True,
               help="Language of what people read (workbook, explication.md, messages) [default: fr].")
@@ -627,8 +642,3 @@ def serve_command(host: str, port: int, workers: int, file_attente: int, max_tai
                         duree_vie=duree_vie, max_segments=max_segments, max_segments_synchrone=max_segments_synchrone)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
-
-main.add_command(batch)
-main.add_command(compare)
-main.add_command(rapport)
-main.add_command(annexes)
