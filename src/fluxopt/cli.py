@@ -244,7 +244,7 @@ def bailleur_table(result: "Result") -> str:
     types = [t for t in TYPES if f"{t}_pct" in table.columns]
     header = [_("bailleur"), _("flux base"), *(_(TYPE_HEADERS[t]) for t in types), _("own share")]
     rows = [[r["bailleur"], number(r["flux_base"], 1), *(_fmt_pct(r[f"{t}_pct"]) for t in types),
-             _fmt_pct(r["propre_pct"])] for _, r in table.head(MAX_TABLE_ROWS).iterrows()]
+             _fmt_pct(r["propre_pct"])] for r in table.head(MAX_TABLE_ROWS).to_dict("records")]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
     lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
@@ -359,7 +359,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
 
         with using(result.langue):
             report.document({**result_document(result, explanation), "dossier": str(folder)})
-    if result.has_solution:
+    if result.has_solution and not report.quiet:  # the tables are computed only to be printed
         report.out(bailleur_table(result))
         report.out()
         report.out(objectives_table(result))
