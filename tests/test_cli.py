@@ -200,6 +200,23 @@ def test_version_and_help_with_examples() -> None:
     for command in ("solve", "explain", "export-lp"):
         res = run(command, "--help")
         assert res.exit_code == 0 and "Example" in res.stdout and f"fluxopt {command} instances/exemple" in res.stdout
+    listed = run("--help").stdout  # the commands of cli_batch and cli_documents too, imported when listed
+    assert all(f"  {command}  " in listed for command in ("annexes", "batch", "compare", "rapport"))
+    assert run("batch", "--help").exit_code == 0 and run("rapport", "--help").exit_code == 0
+
+
+def test_solve_imports_only_what_it_runs(tmp_path: Path) -> None:
+    """Without --sensibilite, ``fluxopt solve`` imports neither the counterfactual solves and their
+    process pool nor the other commands' modules (start-up time, benchmarks/RESULTS.md)."""
+    code = ("import sys\nfrom fluxopt.cli import main\ntry:\n    main(sys.argv[1:], prog_name='fluxopt')\n"
+            "except SystemExit as exit:\n    assert not exit.code\nprint(' '.join(sys.modules))")
+    process = subprocess.run([sys.executable, "-c", code, "solve", str(EXEMPLE), "-q", "-o", str(tmp_path / "r")],
+                             capture_output=True, text=True, timeout=120, check=True)
+    imported = set(process.stdout.split())
+    assert "fluxopt.workbook" in imported
+    unused = {"fluxopt.counterfactuals", "multiprocessing", "concurrent.futures.process", "fluxopt.cli_batch",
+              "fluxopt.cli_documents", "fluxopt.batch", "pyomo", "openpyxl", "jinja2"}
+    assert not unused & imported
 
 
 # Through a real process: the module entry point, exit codes, no traceback.
