@@ -17,7 +17,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 import click
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # The commands import what they need when they run, so that --help and --version stay fast.
 
 EXIT_OK, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
-#: The cycle collector's thresholds for a command (see main).
+#: The cycle collector's thresholds in the program (see _Group.main).
 GC_THRESHOLDS = (200_000, 30, 30)
 MAX_TABLE_ROWS = 40
 #: The stage objectives and the réservataire types in words (translated when printed).
@@ -184,6 +184,13 @@ def solve_options(func: Callable) -> Callable:
     return wrapper
 
 
+def _modules_imported() -> None:
+    """In the program, once a command's modules are imported: they live until the process ends, so the cycle
+    collector need not scan them again (gc.freeze; about 40 ms at the end of a Gironde-scale solve)."""
+    if _Group.program:
+        gc.freeze()
+
+
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                     solver: str, report: Reporter, memory_limit: float | None = None, accords: Path | None = None,
                     carry_over: Path | None = None) -> Result:
@@ -195,6 +202,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
     from fluxopt.builder import build
     from fluxopt.instance import load_instance
 
+    _modules_imported()
     deadline = deadline_of(time_limit)
     try:
         overrides = _overrides(assignments)
@@ -271,6 +279,21 @@ def jobs_option(func: Callable) -> Callable:
 class _Group(click.Group):
     """The command group; the commands defined in other modules are imported when they are run or listed."""
 
+    #: Whether this process is the program (one command, then it ends), see main.
+    program = False
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        """Without ``args`` (the ``fluxopt`` script, ``python -m fluxopt``: sys.argv), tune the cycle collector
+        for a process that runs one command and ends: a command creates many objects and frees most by
+        reference counting, and the default thresholds (700, 10, 10) scan the same long-lived ones again and
+        again (about 60 ms of a Gironde-scale solve). Collect less often, as mypy does; once the command's
+        modules are imported, leave them out of every later collection (:func:`_modules_imported`). Tests and
+        other callers that pass ``args`` keep the collector as it is."""
+        if args is None:
+            _Group.program = True
+            gc.set_threshold(*GC_THRESHOLDS)
+        return super().main(args, *rest, **extra)
+
     #: Command name -> its module (the function has the command's name).
     ELSEWHERE = {"batch": "fluxopt.cli_batch", "compare": "fluxopt.cli_batch", "rapport": "fluxopt.cli_documents",
                  "annexes": "fluxopt.cli_documents"}
@@ -300,11 +323,6 @@ def main(ctx: click.Context, langue: str | None) -> None:
       eval "$(_FLUXOPT_COMPLETE=bash_source fluxopt)"
     """
     ctx.with_resource(using(langue))  # for this command only (tests run many commands in one process)
-    # A command creates many objects (modules, tables, workbook cells) and frees most by reference counting:
-    # with the default thresholds (700, 10, 10) the cycle collector scans the same long-lived objects again
-    # and again (about 60 ms of a Gironde-scale solve). It collects less often, as mypy's command does. Not
-    # restored afterwards: that would collect at once, and a command runs once per process.
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @main.command("solve")
