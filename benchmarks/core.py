@@ -1,6 +1,7 @@
 """The core rebuild's goals (issue 9), measured side by side in one run.
 
     python benchmarks/core.py --gironde DIR --national DIR [--repeat 5] [--jobs 2] [--base SRC] [--skip-highs]
+        [--skip-batch]
 
 1. ``fluxopt solve`` end to end on a Gironde-scale instance (a subprocess: start-up, load,
    build, stages, explanation, workbook, write) against the hand-built highspy model of the same
@@ -14,6 +15,7 @@
    stage optima must agree within the stage tolerance (goal <= 0.65x). ``--skip-highs`` leaves it out.
 3. The national set with ``fluxopt batch --jobs 2``: wall time (goal < 20 s) and the CPU time of
    the batch and its workers (user + sys): CPU / jobs is the wall time on free cores.
+   ``--skip-batch`` leaves it out.
 4. ``fluxopt solve instances/exemple``: wall time, medians of ``--repeat`` (goal < 0.6 s), and
    the time ``fluxopt solve`` spends importing (a fresh process). When Python runs without its
    bytecode cache (``PYTHONDONTWRITEBYTECODE``, as on the benchmark machine), every run compiles
@@ -125,7 +127,8 @@ def phases(folder: Path) -> None:
         inst = timed("load", lambda: load_instance(folder))
         built = timed("build", lambda: build(inst))
         result = timed("stages and result", lambda: solve_built(built, keep_duals=True))
-        explanation = timed("explanation", lambda: explain(result))
+        # As ``fluxopt solve`` without --sensibilite: the reasons are not checked by counterfactual solves.
+        explanation = timed("explanation", lambda: explain(result, counterfactuals=False))
         timed("CSV files and summary", lambda: write_result(result, Path(tmp) / "r", workbook=False,
                                                             explanation=explanation))
         timed("workbook", lambda: write_workbook(result, Path(tmp) / "resultats.xlsx", explanation))
@@ -208,13 +211,15 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="src folder of another checkout, measured alternately")
     parser.add_argument("--skip-highs", action="store_true", help="leave out part 2 (the old LP's HiGHS time)")
     parser.add_argument("--batch-repeat", type=int, default=1, help="runs of part 3 per version")
+    parser.add_argument("--skip-batch", action="store_true", help="leave out part 3 (the national batch)")
     args = parser.parse_args()
     envs = environments(args.base)
     print(f"start: {load()}; bytecode cache {'off' if sys.dont_write_bytecode else 'on'}")
     end_to_end(args.gironde, args.repeat, envs)
     if not args.skip_highs:
         national_highs(args.national)
-    national_jobs(args.national, args.jobs, args.batch_repeat, envs)
+    if not args.skip_batch:
+        national_jobs(args.national, args.jobs, args.batch_repeat, envs)
     exemple(args.repeat, envs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -200,6 +201,37 @@ def test_version_and_help_with_examples() -> None:
     for command in ("solve", "explain", "export-lp"):
         res = run(command, "--help")
         assert res.exit_code == 0 and "Example" in res.stdout and f"fluxopt {command} instances/exemple" in res.stdout
+    listed = run("--help").stdout  # the commands of cli_batch and cli_documents too, imported when listed
+    assert all(f"  {command}  " in listed for command in ("annexes", "batch", "compare", "rapport"))
+    assert run("batch", "--help").exit_code == 0 and run("rapport", "--help").exit_code == 0
+
+
+def test_the_program_tunes_the_cycle_collector_other_callers_keep_theirs(tmp_path: Path) -> None:
+    """``fluxopt`` (no args given: sys.argv) raises the collector's thresholds and freezes the imported
+    modules; a caller that passes args (CliRunner here) finds the collector as it left it."""
+    code = ("import atexit, gc\nfrom fluxopt.cli import GC_THRESHOLDS, main\n"
+            "atexit.register(lambda: print(gc.get_threshold() == GC_THRESHOLDS, gc.get_freeze_count() > 0))\n"
+            "main(prog_name='fluxopt')")
+    process = subprocess.run([sys.executable, "-c", code, "solve", str(EXEMPLE), "-q", "-o", str(tmp_path / "a")],
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0 and process.stdout.split() == ["True", "True"], process.stderr
+    before = gc.get_threshold(), gc.get_freeze_count()
+    assert run("solve", EXEMPLE, "-q", "-o", tmp_path / "b").exit_code == 0
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_solve_imports_only_what_it_runs(tmp_path: Path) -> None:
+    """Without --sensibilite, ``fluxopt solve`` imports neither the counterfactual solves and their
+    process pool nor the other commands' modules (start-up time, benchmarks/RESULTS.md)."""
+    code = ("import sys\nfrom fluxopt.cli import main\ntry:\n    main(sys.argv[1:], prog_name='fluxopt')\n"
+            "except SystemExit as exit:\n    assert not exit.code\nprint(' '.join(sys.modules))")
+    process = subprocess.run([sys.executable, "-c", code, "solve", str(EXEMPLE), "-q", "-o", str(tmp_path / "r")],
+                             capture_output=True, text=True, timeout=120, check=True)
+    imported = set(process.stdout.split())
+    assert "fluxopt.workbook" in imported
+    unused = {"fluxopt.counterfactuals", "multiprocessing", "concurrent.futures.process", "fluxopt.cli_batch",
+              "fluxopt.cli_documents", "fluxopt.batch", "pyomo", "openpyxl", "jinja2"}
+    assert not unused & imported
 
 
 # Through a real process: the module entry point, exit codes, no traceback.

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -116,3 +117,21 @@ def test_every_policy_key_has_a_source() -> None:
 
     for key in fluxopt.load_policy("elan-2020").to_dict():
         assert SOURCES.get(key) or SOURCES.get(key.split(".", 1)[0]), key
+
+
+def test_communes_sheet_is_segments_csv_pivoted(tmp_path: Path) -> None:
+    """« Communes »: one row per segment in order, each holder's dwellings per year as in segments.csv
+    (a pandas pivot table of it here), empty outside its perimeter; the flux base is the row's sum."""
+    out = fluxopt.write_result(fluxopt.solve(ROOT / "instances" / "gironde-33", langue="fr"), tmp_path / "r")
+    seg = pd.read_csv(out / "segments.csv", dtype={c: str for c in ("bailleur", "commune", "epci", "titulaire")})
+    holders = sorted(set(seg["titulaire"]) - {"bailleur"})
+    expected = seg.pivot_table(index=["bailleur", "commune", "epci", "qpv"], columns="titulaire", values="logements",
+                               aggfunc="sum").reindex(columns=[*holders, "bailleur"])
+    rows = list(load_workbook(out / "resultats.xlsx")["Communes"].iter_rows(values_only=True))
+    body = rows[1:len(expected) + 1]
+    assert list(rows[0][5:-1]) == holders and rows[len(expected) + 1] == (None,) * len(rows[0])
+    assert [r[:4] for r in body] == [(b, c, e, "oui" if q else "non") for b, c, e, q in expected.index]
+    cells = np.array([[np.nan if v is None else v for v in r[5:]] for r in body], dtype=float)
+    np.testing.assert_allclose(cells, expected.to_numpy(), rtol=0, atol=1e-6)  # segments.csv has 6 decimals
+    assert np.isnan(cells).sum() > len(body)  # holders outside their perimeter: empty cells
+    np.testing.assert_allclose([r[4] for r in body], np.nansum(cells, axis=1), rtol=1e-12)

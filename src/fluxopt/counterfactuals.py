@@ -18,9 +18,7 @@ that the relaxation removed are moved to the other bound.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Hashable, Iterable, Sequence
 
@@ -188,7 +186,10 @@ def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxat
     state: _State = (lp, base, policy, bases, solver)
     if jobs <= 1 or len(todo) == 1:
         outcomes = [_solve(state, r) for r in todo]
-    else:
+    else:  # the process pool is imported only when it is used
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context, initializer=_start, initargs=state) as pool:

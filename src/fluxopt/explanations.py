@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from fluxopt.counterfactuals import Outcome, Relaxation, solve_relaxations
 from fluxopt.flux import Baseline
 from fluxopt.i18n import N_, _, number, using
 from fluxopt.lp import LinearProgram, index_name
@@ -25,6 +24,9 @@ from fluxopt.policy import Policy
 from fluxopt.result import Result
 from fluxopt.solution import Termination
 from fluxopt.solvers.highs import infeasible_subset as highs_iis
+
+if TYPE_CHECKING:  # the counterfactual solves (and their process pool) are imported when asked for
+    from fluxopt.counterfactuals import Outcome, Relaxation
 
 #: Relative deviation (|X - T| / T) under which a pair counts as at its target.
 DEVIATION_TOL = 1e-4
@@ -451,6 +453,8 @@ _REASON_ROWS = ("plafond", "capacite", "equilibre_qpv_min", "equilibre_qpv_max",
 
 
 def _relaxation(name: str, index: tuple) -> Relaxation:
+    from fluxopt.counterfactuals import Relaxation
+
     """The relaxation that checks a candidate row."""
     if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
         return Relaxation("equilibre_qpv", index)
@@ -466,6 +470,8 @@ def _candidates(result: Result, values: np.ndarray, departing: list[tuple[str, s
     """For each departing pair (b, r), the relaxations to try: the rows of :data:`_REASON_ROWS`
     that involve it and bind at the solution or are priced in a deviation stage, and the other
     agreements at its bailleur; each with the row's upper bound (for the reason's text)."""
+    from fluxopt.counterfactuals import Relaxation
+
     lp, base, fixed = result.lp, result.baseline, result.solution.fixed
     # The largest |dual| of each row (the LP's, then the fixing rows) over the deviation stages.
     duals = np.zeros(lp.num_row + len(fixed))
@@ -538,6 +544,8 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
             departing.append((p.bailleur, p.reservataire))
     if counterfactuals is None:
         return out, {}, 0.0
+    from fluxopt.counterfactuals import solve_relaxations
+
     candidates = _candidates(result, values, departing)
     t0 = time.perf_counter()
     outcomes = solve_relaxations(result.lp, result.baseline, result.policy, (r for c in candidates.values() for r, _u in c),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -230,9 +229,9 @@ class Policy:
 def policy_dirs() -> list[Path]:
     """Where named policies live: the installed package data, then the source tree's models/."""
     dirs = []
-    packaged = resources.files("fluxopt") / "models"
+    packaged = Path(__file__).resolve().parent / "models"
     if packaged.is_dir():
-        dirs.append(Path(str(packaged)))
+        dirs.append(packaged)
     repo = Path(__file__).resolve().parents[2] / "models"
     if repo.is_dir():
         dirs.append(repo)

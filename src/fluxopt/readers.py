@@ -123,18 +123,19 @@ def _cell(value: Any) -> Cell:
     return str(value).strip() or None
 
 
-def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severity) -> tuple[RawTable | None, list[Problem]]:
+def _table(source: str, records: Iterable[tuple[int, list[Any]]], extra: Severity, *, read: bool = True
+           ) -> tuple[RawTable | None, list[Problem]]:
     """A table from numbered rows of cells: the first non-empty row is the header.
 
     Returns None when there is no header at all. ``extra`` is the severity of
-    values found outside the named columns.
+    values found outside the named columns. ``read=False``: the rows already hold cells (:func:`_cell`'s values).
     """
     problems: list[Problem] = []
     header: list[str] | None = None
     header_row = 1
     rows: list[tuple[int, dict[str, Cell]]] = []
     for number, values in records:
-        cells = [_cell(v) for v in values]
+        cells = [_cell(v) for v in values] if read else values
         if cells.count(None) == len(cells):
             continue
         if header is None:
@@ -205,13 +206,13 @@ def parse_csv(text: str, source: str) -> tuple[RawTable | None, list[Problem]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
         for number, record in enumerate(reader, start=1):
-            numbered.append((number, [cell.strip() for cell in record]))
+            numbered.append((number, [cell.strip() or None for cell in record]))
     except csv.Error:  # a cell beyond the csv module's field limit (131,072 characters), or a stray quote
         return None, [Problem.coded(source, reader.line_num, None, "cellule_trop_longue",
                                     _("a cell is longer than {limite} characters (perhaps a quote \" that is never "
                                       "closed); no cell of an instance is that long"),
                                     {"limite": f"{csv.field_size_limit():,}"})]
-    table, problems = _table(source, numbered, "error")
+    table, problems = _table(source, numbered, "error", read=False)
     if table is not None:
         table.decimal_comma = sep == ";"
     return table, problems

@@ -130,12 +130,29 @@ class _Sheet:
             self.ws.set_column(j, j, width)
         header_lines = max(math.ceil(len(_(t)) / max(w - 2, 1)) for t, _f, w in columns)
         self.ws.set_row(first_row, LINE_HEIGHT * max(header_lines, 1) + 2)
-        wrapped = [j for j, (_t, fmt, _w) in enumerate(columns) if fmt == "wrap"]
+        wrapped = [(j, max(w * 1.15, 1)) for j, (_t, fmt, w) in enumerate(columns) if fmt == "wrap"]
+        styles = [self.formats[fmt] if fmt else None for _t, fmt, _w in columns]
+        write_number, write_string = self.ws.write_number, self.ws.write_string
+        yes_no = {True: _("yes"), False: _("no")}
         for i, row in enumerate(rows, start=first_row + 1):
             for j, value in enumerate(row):
-                self.cell(i, j, value, columns[j][1])
+                # Plain values straight to the sheet, as cell() writes them (None and NaN stay empty).
+                kind = type(value)
+                if value is None:
+                    continue
+                if kind is float:
+                    if value == value:
+                        write_number(i, j, value, styles[j])
+                elif kind is str:
+                    write_string(i, j, value, styles[j])
+                elif kind is int:
+                    write_number(i, j, value, styles[j])
+                elif kind is bool:
+                    write_string(i, j, yes_no[value], styles[j])
+                else:
+                    self.cell(i, j, value, columns[j][1])
             # Spreadsheets do not grow a row for wrapped text on opening: give it its height.
-            lines = max((math.ceil(len(str(row[j])) / max(columns[j][2] * 1.15, 1)) for j in wrapped), default=1)
+            lines = max((math.ceil(len(str(row[j])) / width) for j, width in wrapped), default=1)
             if lines > 1:
                 self.ws.set_row(i, LINE_HEIGHT * lines)
         if repeat:
@@ -204,7 +221,7 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
                 (N_("Own share (whole dwellings)"), "integer", 12)]
     rows = [[r["bailleur"], b_names.get(str(r["bailleur"]), ""), r["flux_base"],
              *(r[f"{t}_pct"] / 100 for t in types), r["propre_pct"] / 100, r["flux_base_arrondi"],
-             r["propre_arrondi"]] for _i, r in synth.iterrows()]
+             r["propre_arrondi"]] for r in synth.to_dict("records")]
     row = sheet.table(row + 1, columns, rows, repeat=False) + 1
     sheet.cell(row, 0, _("Per réservataire, over all bailleurs"), "subtitle")
     rsynth = reservataire_synthesis(result.shares)
@@ -214,7 +231,7 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
                (N_("Departure (%)"), "percent", 11), (N_("Whole dwellings per year"), "integer", 12)]
     rows = [[r["reservataire"], r_names.get(str(r["reservataire"]), ""), _words(r["type"], TYPE_NAMES),
              r["bailleurs"], r["cible"], r["logements"], r["ecart"], r["ecart_relatif"], r["logements_arrondis"]]
-            for _i, r in rsynth.iterrows()]
+            for r in rsynth.to_dict("records")]
     sheet.rsynth_first = row + 2  # type: ignore[attr-defined]
     sheet.rsynth_count = len(rows)  # type: ignore[attr-defined]
     sheet.table(row + 1, columns, rows, repeat=False)
@@ -243,7 +260,7 @@ def _propositions(book: xlsxwriter.Workbook, result: Result, formats: dict[str, 
         (N_("Departure (%)"), "percent", 9), (N_("Reason"), "wrap", 45),
     ]
     rows = []
-    for _i, p in parts.iterrows():
+    for p in parts.to_dict("records"):
         key = (str(p["bailleur"]), str(p["reservataire"]))
         if key in reasons:
             reason = reasons[key]
@@ -387,17 +404,21 @@ def _sensibilite(book: xlsxwriter.Workbook, result: Result, explanation: Explana
 def _communes(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Format]) -> None:
     """One row per segment (bailleur, commune, QPV or not): its flux base and each holder's dwellings per year."""
     sheet = _Sheet(book, "communes", formats)
-    seg = result.segments
+    seg = {c: result.segments[c].tolist() for c in ("bailleur", "commune", "epci", "qpv", "titulaire", "logements")}
     holders = sorted(set(seg["titulaire"]) - {"bailleur"})
-    table = seg.pivot_table(index=["bailleur", "commune", "epci", "qpv"], columns="titulaire", values="logements",
-                            aggfunc="sum", sort=True)
-    table = table.reindex(columns=[*holders, "bailleur"])
+    # Each segment's dwellings per holder, summed as a pivot table would (missing values count as 0).
+    by_segment: dict[tuple[str, str, str, bool], dict[str, float]] = {}
+    for b, c, e, q, holder, value in zip(*seg.values()):
+        cells = by_segment.setdefault((b, c, e, q), {})
+        cells[holder] = cells.get(holder, 0.0) + (value if value == value else 0.0)
     columns: list[tuple[str, str | None, float]] = [
         (N_("Bailleur"), "text", 9), (N_("Commune (INSEE)"), "text", 9), (N_("EPCI (SIREN)"), "text", 11),
         (N_("QPV"), "text", 5), (N_("Flux base (dwellings/year)"), "number", 10)]
     columns += [(h, "number", 8.5) for h in holders] + [(N_("Own share (dwellings/year)"), "number", 10)]
-    rows = [[b, c, e, bool(q), float(sum(v for v in values.tolist() if v == v)), *values.tolist()]
-            for (b, c, e, q), values in table.iterrows()]
+    rows = []
+    for (b, c, e, q), cells in sorted(by_segment.items()):
+        values = [cells.get(h) for h in [*holders, "bailleur"]]
+        rows.append([b, c, e, bool(q), float(sum(v for v in values if v is not None)), *values])
     sheet.table(0, columns, rows)
     sheet.cell(len(rows) + 2, 0, _("Dwellings per year of each holder (réservataire codes as in « Synthèse »; "
                                    "empty: outside its perimeter). Q1 designations are in segments.csv."), "text")
