@@ -126,3 +126,26 @@ def test_pyomo_backend_solves_an_lp_without_rows(tmp_path: Path) -> None:
     for solver in ("highs", "appsi_highs"):
         result = fluxopt.solve(folder, solver=solver)
         assert result.status is Termination.OPTIMAL and result.objectives == dict.fromkeys(result.objectives, 0.0)
+
+
+def test_a_pyomo_solver_first_in_a_fresh_process_then_the_controlled_rounding() -> None:
+    """The controlled rounding (HiGHS, one thread) after appsi_highs started the scheduler with
+    more threads, in a process where nothing ran before: it failed with 'Not Set'."""
+    import subprocess
+    import sys
+
+    code = ("import fluxopt; r = fluxopt.solve(%r, solver='appsi_highs'); "
+            "print(r.status.value, int(r.shares['logements_arrondis'].sum()))" % str(EXEMPLE))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["optimal", str(int(fluxopt.solve(EXEMPLE).shares["logements_arrondis"].sum()))]
+
+
+@pytest.mark.parametrize("solver", PYOMO_SOLVERS)
+def test_counterfactuals_with_a_pyomo_solver(solver: str) -> None:
+    """A relaxed CIL target is a free row, which the Pyomo model leaves out: the issue's example
+    gives the same checked reason as with HiGHS (PREF would get 27 without the CIL target)."""
+    result = fluxopt.solve(EXEMPLE, overrides={"cil.part_q1_hors_qpv": 0.6}, solver=solver, keep_duals=True)
+    (pref,) = [p for p in fluxopt.explain(result).pairs if p.reservataire == "PREF"]
+    assert [(r.code, r.params["sens"]) for r in pref.reasons] == [("cil_hors_qpv", "pousse")]
+    assert pref.reasons[0].params["contrefactuel"] == pytest.approx(27.0, abs=1e-4)

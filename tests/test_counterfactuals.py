@@ -310,3 +310,34 @@ def test_every_reason_relaxed_independently_moves_the_share_towards_its_target(d
                 continue
             moved = _relaxed_share(inst, free, policy, (pair.bailleur, pair.reservataire), reason.params)
             assert (moved - pair.logements) * direction > 1e-5 * max(1.0, pair.cible), (reason.text, moved)
+
+
+def test_the_deadline_ends_the_counterfactual_solves() -> None:
+    """A deadline already past: every counterfactual solve is cut short, so no reason is
+    confirmed and none is invented (no 'arbitrage'); the Markdown and the workbook say why."""
+    import time
+
+    from fluxopt.workbook import _reason_of
+
+    result = fluxopt.solve(EXEMPLE, overrides={"cil.part_q1_hors_qpv": 0.6}, keep_duals=True)
+    expl = fluxopt.explain(result, deadline=time.monotonic() - 1.0)
+    assert expl.checked and expl.solves > 0 and expl.unfinished == expl.solves
+    assert {p.reservataire: p.reasons for p in expl.pairs} == {"PREF": [], "AL": [], "BX": []}
+    assert f"The time limit ended {expl.solves} of the {expl.solves} counterfactual solves" in expl.to_markdown()
+    assert set(_reason_of(expl).values()) == {"departs from its target; its reasons were not checked before the "
+                                              "time limit"}
+    # time_limit counts from the call: a generous one changes nothing.
+    assert fluxopt.explain(result, time_limit=600).to_markdown() == fluxopt.explain(result).to_markdown()
+
+
+def test_a_result_cut_short_is_not_told_to_ask_for_what_it_asked() -> None:
+    """Reasons asked for a result that is no optimum (a time limit in a later stage): the text says
+    why they were not checked, rather than how to ask for them."""
+    from fluxopt.explanations import Explanation
+
+    pair = PairExplanation("B1", "PREF", 27.0, 30.0, [])
+    cut = Explanation("exemple", "time_limit", pairs=[pair], checked=False, requested=True)
+    plain = Explanation("exemple", "optimal", pairs=[pair], checked=False, requested=False)
+    assert "the solve was cut short (status time_limit)" in cut.to_markdown()
+    assert "fluxopt solve --sensibilite" not in cut.to_markdown() and "fluxopt solve --sensibilite" in plain.to_markdown()
+    assert cut.unchecked_note != plain.unchecked_note

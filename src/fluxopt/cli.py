@@ -193,11 +193,12 @@ def _modules_imported() -> None:
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                     solver: str, report: Reporter, memory_limit: float | None = None, accords: Path | None = None,
-                    carry_over: Path | None = None) -> Result:
+                    carry_over: Path | None = None) -> tuple[Result, float | None]:
     """Load (with ``accords`` and ``carry_over`` as the accords and report tables), solve with duals
     kept, report progress; exit 2 on invalid input, 4 on a solver crash.
 
-    The time limit counts from here: loading, building and the stages."""
+    The time limit counts from here: loading, building, the stages and, after, the counterfactual
+    solves of the explanation (the deadline returned with the result)."""
     from fluxopt.api import deadline_of, solve_built
     from fluxopt.builder import build
     from fluxopt.instance import load_instance
@@ -234,7 +235,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
         report.progress(_("stage {name} {status} {value}  ({seconds} s)").format(
             name=f"{stage.name:<12}", status=f"{_(STATUS_LABELS.get(stage.status, stage.status)):<10}",
             value=f"{value:>14}", seconds=number(stage.seconds, 3)))
-    return result
+    return result, deadline
 
 
 def _exit_code(result: "Result") -> int:
@@ -281,16 +282,20 @@ class _Group(click.Group):
 
     #: Whether this process is the program (one command, then it ends), see main.
     program = False
+    #: The collector's thresholds before main tuned them (``fluxopt serve`` puts them back).
+    thresholds: tuple[int, ...] = gc.get_threshold()
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         """Without ``args`` (the ``fluxopt`` script, ``python -m fluxopt``: sys.argv), tune the cycle collector
         for a process that runs one command and ends: a command creates many objects and frees most by
         reference counting, and the default thresholds (700, 10, 10) scan the same long-lived ones again and
         again (about 60 ms of a Gironde-scale solve). Collect less often, as mypy does; once the command's
-        modules are imported, leave them out of every later collection (:func:`_modules_imported`). Tests and
-        other callers that pass ``args`` keep the collector as it is."""
+        modules are imported, leave them out of every later collection (:func:`_modules_imported`). Tests,
+        other callers that pass ``args`` keep the collector as it is; ``fluxopt serve``, which runs for long,
+        puts it back."""
         if args is None:
             _Group.program = True
+            _Group.thresholds = gc.get_threshold()
             gc.set_threshold(*GC_THRESHOLDS)
         return super().main(args, *rest, **extra)
 
@@ -366,13 +371,13 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
             for stale in target.cleaned:
                 report.progress(_("removed {name}, left by an earlier run that was stopped").format(name=stale.name),
                                 detail=True)
-            result = _load_and_solve(instance, policy, assignments, time_limit, solver, report, memory_limit,
-                                     accords, carry_over)
+            result, deadline = _load_and_solve(instance, policy, assignments, time_limit, solver, report, memory_limit,
+                                               accords, carry_over)
             from fluxopt.explanations import explain
 
             start = time.perf_counter()
             with using(result.langue):
-                explanation = explain(result, counterfactuals=sensibilite, jobs=jobs)
+                explanation = explain(result, counterfactuals=sensibilite, jobs=jobs, deadline=deadline)
             if explanation.checked and explanation.pairs:
                 report.progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
                     n=explanation.solves, seconds=number(explanation.seconds)))
@@ -428,11 +433,11 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     Example:
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
     """
-    result = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose),
-                             memory_limit, accords)
+    result, deadline = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose),
+                                       memory_limit, accords)
     from fluxopt.explanations import explain
 
-    explanation = explain(result, jobs=jobs)
+    explanation = explain(result, jobs=jobs, deadline=deadline)
     if explanation.checked and explanation.pairs:
         Reporter(quiet, verbose).progress(_("checked the reasons: {n} counterfactual solves ({seconds} s)").format(
             n=explanation.solves, seconds=number(explanation.seconds)))
@@ -666,5 +671,6 @@ def serve_command(host: str, port: int, workers: int, file_attente: int, max_tai
                              "pip install 'fluxopt-logement[service]'"])
     settings = Settings(workers=workers, file_attente=file_attente, max_taille=max_taille, jeton=jeton or None,
                         duree_vie=duree_vie, max_segments=max_segments, max_segments_synchrone=max_segments_synchrone)
+    gc.set_threshold(*_Group.thresholds)  # a long-lived server: the collector as Python sets it
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 

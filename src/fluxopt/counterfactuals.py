@@ -132,15 +132,16 @@ def relax(lp: LinearProgram, base: Baseline, policy: Policy, relaxation: Relaxat
     raise ValueError(f"unknown relaxation {kind!r}")
 
 
-def base_bases(lp: LinearProgram, policy: Policy) -> list[Basis]:
-    """The basis HiGHS ends each stage on when solving ``lp`` itself (the warm starts)."""
+def base_bases(lp: LinearProgram, policy: Policy, deadline: float | None = None) -> list[Basis]:
+    """The basis HiGHS ends each stage on when solving ``lp`` itself (the warm starts; none when
+    ``deadline`` cuts that solve short: the relaxed solves then start cold, if at all)."""
     backend = WarmHighsBackend(lp)
-    run_stages(lp, policy, solver=backend)
-    return backend.bases
+    solution = run_stages(lp, policy, solver=backend, deadline=deadline)
+    return backend.bases if solution.termination is Termination.OPTIMAL else []
 
 
-#: What a relaxed solve needs: the LP, baseline, policy, warm starts (or None) and solver.
-_State = tuple[LinearProgram, Baseline, Policy, list[Basis] | None, str]
+#: What a relaxed solve needs: the LP, baseline, policy, warm starts (or None), solver and deadline.
+_State = tuple[LinearProgram, Baseline, Policy, list[Basis] | None, str, float | None]
 #: A pool worker's state (set once per process by :func:`_start`).
 _STATE: _State | None = None
 
@@ -157,12 +158,12 @@ def _pair(key: Hashable) -> tuple[str, str]:
 
 
 def _solve(state: _State, relaxation: Relaxation) -> Outcome:
-    lp, base, policy, bases, solver = state
+    lp, base, policy, bases, solver, deadline = state
     t0 = time.perf_counter()
     relaxed_lp, relaxed = relax(lp, base, policy, relaxation)
     fits = relaxation.kind not in REBUILT
     backend = WarmHighsBackend(relaxed_lp, bases if fits else None) if solver == DEFAULT_SOLVER else solver
-    solution = run_stages(relaxed_lp, policy, solver=backend)
+    solution = run_stages(relaxed_lp, policy, solver=backend, deadline=deadline)
     shares = None if solution.values is None or solution.termination is not Termination.OPTIMAL \
         else {_pair(key): x for key, x in zip(relaxed_lp.columns["X"].index, relaxed_lp.X(solution.values).tolist())}
     return Outcome(relaxation, solution.termination, relaxed, shares, time.perf_counter() - t0)
@@ -174,16 +175,19 @@ def _solve_in_worker(relaxation: Relaxation) -> Outcome:
 
 
 def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxations: Iterable[Relaxation], *,
-                      jobs: int = 1, warm: bool = True, solver: str = DEFAULT_SOLVER) -> dict[Relaxation, Outcome]:
+                      jobs: int = 1, warm: bool = True, solver: str = DEFAULT_SOLVER,
+                      deadline: float | None = None) -> dict[Relaxation, Outcome]:
     """Solve each relaxation once (``jobs`` processes; 1: in this process), in a stable order.
 
-    ``warm`` (HiGHS only) starts each stage from the unrelaxed solve's basis of that stage."""
+    ``warm`` (HiGHS only) starts each stage from the unrelaxed solve's basis of that stage.
+    ``deadline`` (a :func:`time.monotonic` instant) ends every solve: one cut short has the
+    termination ``TIME_LIMIT`` and no shares."""
     todo: Sequence[Relaxation] = sorted(set(relaxations), key=repr)
     if not todo:
         return {}
     warm = warm and solver == DEFAULT_SOLVER and any(r.kind not in REBUILT for r in todo)
-    bases = base_bases(lp, policy) if warm else None
-    state: _State = (lp, base, policy, bases, solver)
+    bases = base_bases(lp, policy, deadline) if warm else None
+    state: _State = (lp, base, policy, bases, solver, deadline)
     if jobs <= 1 or len(todo) == 1:
         outcomes = [_solve(state, r) for r in todo]
     else:  # the process pool is imported only when it is used

@@ -240,6 +240,10 @@ class Explanation:
     moved: list[Reason] = field(default_factory=list)
     #: Whether the pairs' reasons were checked by counterfactual solves (else none is given).
     checked: bool = True
+    #: Whether they were asked for (``checked`` is False, although asked, for a result cut short).
+    requested: bool = True
+    #: Counterfactual solves that the deadline cut short: the reasons they would check are not given.
+    unfinished: int = 0
     #: How many counterfactual solves ran, and their wall-clock seconds.
     solves: int = 0
     seconds: float = 0.0
@@ -259,6 +263,15 @@ class Explanation:
                              "valeur_relachee": q.get("relache"), "logements_relaches": q.get("contrefactuel"),
                              "libelle": r.label, "texte": r.text})
         return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+
+    @property
+    def unchecked_note(self) -> str:
+        """Why a departure has no reason, in a few words (the workbook's cell)."""
+        if self.checked:
+            return _("departs from its target; its reasons were not checked before the time limit")
+        if self.requested:
+            return _("departs from its target; reasons not checked (the solve was cut short)")
+        return _("departs from its target; reasons not computed (fluxopt solve --sensibilite)")
 
     def is_empty(self) -> bool:
         """True when no target moved, the proposal equals the targets and every CIL target is met."""
@@ -295,6 +308,14 @@ class Explanation:
                 lines += [_("Each reason was checked by solving again with that one constraint relaxed "
                             "(models/FORMULATION.md): it is given only when the share then moves towards "
                             "its target."), ""]
+                if self.unfinished:
+                    lines += [_("The time limit ended {n} of the {total} counterfactual solves: the reasons "
+                                "they would have checked are not given.").format(n=self.unfinished,
+                                                                                  total=self.solves), ""]
+            elif self.requested:
+                lines += [_("The reasons were not checked: the solve was cut short (status {status}), and its "
+                            "point is no optimum to compare counterfactual solves with.").format(status=self.status),
+                          ""]
             else:
                 lines += [_("The reasons were not computed (they take one more solve per constraint): "
                             "run fluxopt explain, or fluxopt solve --sensibilite."), ""]
@@ -387,10 +408,11 @@ class _Namer:
 
 @dataclass(frozen=True)
 class Counterfactuals:
-    """How to run the counterfactual solves: ``jobs`` processes, ``warm`` starts."""
+    """How to run the counterfactual solves: ``jobs`` processes, ``warm`` starts, ending by ``deadline``."""
 
     jobs: int = 1
     warm: bool = True
+    deadline: float | None = None
 
 
 def _index(index: Any) -> tuple:
@@ -453,9 +475,9 @@ _REASON_ROWS = ("plafond", "capacite", "equilibre_qpv_min", "equilibre_qpv_max",
 
 
 def _relaxation(name: str, index: tuple) -> Relaxation:
+    """The relaxation that checks a candidate row."""
     from fluxopt.counterfactuals import Relaxation
 
-    """The relaxation that checks a candidate row."""
     if name in ("equilibre_qpv_min", "equilibre_qpv_max"):
         return Relaxation("equilibre_qpv", index)
     if name == "prefet_uniforme":
@@ -550,15 +572,17 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
     t0 = time.perf_counter()
     outcomes = solve_relaxations(result.lp, result.baseline, result.policy, (r for c in candidates.values() for r, _u in c),
                                  jobs=counterfactuals.jobs, warm=counterfactuals.warm,
-                                 solver=result.summary.options.solver)
+                                 solver=result.summary.options.solver, deadline=counterfactuals.deadline)
     seconds = time.perf_counter() - t0
     for pair in out:
         if (pair.bailleur, pair.reservataire) not in candidates:
             continue
         moves = []
+        unfinished = False
         for relaxation, upper in candidates[(pair.bailleur, pair.reservataire)]:
             now = outcomes[relaxation].share((pair.bailleur, pair.reservataire))
             if now is None:
+                unfinished |= outcomes[relaxation].termination is Termination.TIME_LIMIT
                 continue
             toward = (now - pair.logements) * (1.0 if pair.ecart < 0 else -1.0)
             if toward > MOVE_TOL * max(1.0, pair.cible):
@@ -568,7 +592,8 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
                           "actuel": pair.logements, "contrefactuel": round(now, 6)}
                 moves.append((-toward, Reason(reason.code, params)))
         moves.sort(key=lambda m: (m[0], m[1].code, repr(sorted(m[1].params.items()))))
-        pair.reasons = _unique([m[1] for m in moves]) or [Reason("arbitrage", {"sens": pair.sens})]
+        # No confirmed reason: the stages' trade-offs, unless a solve that might confirm one was cut short.
+        pair.reasons = _unique([m[1] for m in moves]) or ([] if unfinished else [Reason("arbitrage", {"sens": pair.sens})])
     return out, outcomes, seconds
 
 
@@ -650,18 +675,25 @@ def infeasible_subset(result: Result, stage: str) -> list[Reason]:
     return _unique(reasons)
 
 
-def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm: bool = True) -> Explanation:
+def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm: bool = True,
+            time_limit: float | None = None, deadline: float | None = None) -> Explanation:
     """The explanation of a solve (solved with ``keep_duals=True``, the duals add candidate reasons).
 
     Each departing pair's candidate reasons are checked by counterfactual solves
     (:mod:`fluxopt.counterfactuals`, ``jobs`` processes, ``warm`` starts): only those whose
     relaxation moves the share towards its target are given. ``counterfactuals=False`` gives the
-    departures without reasons (no solve), as does a result cut short by a time limit."""
+    departures without reasons (no solve), as does a result cut short by a time limit. The
+    counterfactual solves end at ``deadline`` (a :func:`time.monotonic` instant) or after
+    ``time_limit`` seconds, the earlier; those cut short confirm nothing (``unfinished``)."""
+    if time_limit is not None:
+        end = time.monotonic() + time_limit
+        deadline = end if deadline is None else min(deadline, end)
     namer = _Namer(result.baseline, result.policy)
     moved = [Reason(a.regle, {"bailleur": a.bailleur, "reservataire": a.reservataire, "avant": float(a.avant),
                               "apres": float(a.apres), "vers": str(a.vers or ""), "logements": float(a.logements)})
              for a in result.baseline.ajustements.itertuples(index=False)]
-    expl = Explanation(result.instance.nom, result.status.value, moved=moved, checked=counterfactuals)
+    expl = Explanation(result.instance.nom, result.status.value, moved=moved, checked=counterfactuals,
+                       requested=counterfactuals)
     values = result.solution.values
     if result.status is Termination.INFEASIBLE and result.stages:
         expl.infeasible = infeasible_subset(result, result.stages[-1].name)
@@ -669,8 +701,9 @@ def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm
         # A point cut short by a time limit is no optimum to compare the relaxed ones with.
         expl.checked = counterfactuals and result.status is Termination.OPTIMAL
         expl.pairs, outcomes, expl.seconds = _pair_reasons(
-            result, values, namer, Counterfactuals(jobs, warm) if expl.checked else None)
+            result, values, namer, Counterfactuals(jobs, warm, deadline) if expl.checked else None)
         expl.solves = len(outcomes)
+        expl.unfinished = sum(o.termination is Termination.TIME_LIMIT for o in outcomes.values())
         for relaxation, outcome in outcomes.items():
             expl.solve_seconds.setdefault(relaxation.kind, []).append(outcome.seconds)
         expl.shortfalls = _shortfall_reasons(result, values, namer)

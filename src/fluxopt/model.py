@@ -37,9 +37,13 @@ def model_columns(m: pyo.ConcreteModel) -> list[pyo.Var]:
     return list(m.component_data_objects(pyo.Var, descend_into=True))
 
 
-def model_rows(m: pyo.ConcreteModel, lp: LinearProgram) -> list[pyo.Constraint]:
-    """The model's rows in the LP's row order, then its fixing rows ``fixe[stage]`` in order."""
-    rows = [m.component(name)[i] for name, block in lp.rows.items() for i in block.index]
+def model_rows(m: pyo.ConcreteModel, lp: LinearProgram) -> list[pyo.Constraint | None]:
+    """The model's rows in the LP's row order (None for a free row, which the model leaves out),
+    then its fixing rows ``fixe[stage]`` in order."""
+    rows = []
+    for name, block in lp.rows.items():
+        con = m.component(name)
+        rows += [con[i] if i in con else None for i in block.index]
     return rows + [m.fixe[k] for k in m.fixe]
 
 
@@ -71,6 +75,9 @@ def build_model(lp: LinearProgram, fixed: Mapping[str, float] | None = None,
         con = pyo.Constraint(block.index)
         m.add_component(name, con)
         for r, idx in enumerate(block.index, start=block.start):
+            if not math.isfinite(lower[r]) and not math.isfinite(upper[r]):
+                con[idx] = pyo.Constraint.Skip  # a free row (a relaxed one): Pyomo refuses (None, body, None)
+                continue
             body = _lin(value[start[r]:start[r + 1]], [column[j] for j in index[start[r]:start[r + 1]]])
             if lower[r] == upper[r]:
                 con[idx] = body == upper[r]

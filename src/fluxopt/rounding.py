@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from fluxopt.solvers.highs import OPTIONS, _quiet_stdout
+from fluxopt.solvers.highs import new_highs
 
 #: Distance under which an exact value counts as the integer next to it (input already rounded to 1e-6).
 INTEGRAL_TOL = 1e-6
@@ -59,10 +59,7 @@ def controlled_rounding(matrix: np.ndarray) -> Rounding:
     # The totals weigh more than all the cells together, so that they are the nearest integers when possible.
     weight = np.concatenate([np.ones(m * n), np.full(m + n, float(m * n + 1))])
     cost = weight * _cost(values, lower)
-    with _quiet_stdout():  # the constructor prints a banner on stdout
-        h = highspy.Highs()
-    for option, value in OPTIONS.items():  # as the solver backend (threads: one scheduler per process)
-        h.setOptionValue(option, value)
+    h = new_highs()  # as the solver backend (threads: one scheduler per process)
     h.setOptionValue("solver", "simplex")
     h.addVars(len(values), lower, upper)
     h.changeColsCost(len(values), np.arange(len(values), dtype=np.int32), cost)

@@ -239,7 +239,7 @@ def _synthese(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Form
 
 
 def _reason_of(explanation: Explanation) -> dict[tuple[str, str], str]:
-    unchecked = _("departs from its target; reasons not computed (fluxopt solve --sensibilite)")
+    unchecked = explanation.unchecked_note
     return {(p.bailleur, p.reservataire): "; ".join(r.text for r in p.reasons) or unchecked
             for p in explanation.pairs}
 

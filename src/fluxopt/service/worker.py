@@ -177,10 +177,12 @@ def _run(task: Task, stages: Stages) -> None:
         stages.step("construction")
         built = build(instance, policy=task.politique, overrides=task.surcharges or None)
         stages.step("resolution")
-        result = solve_built(built, time_limit=task.temps_max, keep_duals=True, langue=task.langue)
+        # temps_max covers the stages and then the counterfactual solves of the explanation.
+        deadline = None if task.temps_max is None else time.monotonic() + task.temps_max
+        result = solve_built(built, time_limit=task.temps_max, keep_duals=True, deadline=deadline, langue=task.langue)
         stages.step("explication")
         with using(result.langue):
-            explanation = explain(result, counterfactuals=task.sensibilite)
+            explanation = explain(result, counterfactuals=task.sensibilite, deadline=deadline)
             if task.ecrire:
                 stages.step("ecriture")
                 write_result(result, folder / RESULT_FOLDER, explanation=explanation)

@@ -26,6 +26,18 @@ STATUS_MAP: dict[highspy.HighsModelStatus, Termination] = {
 }
 
 
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS with fluxopt's :data:`OPTIONS`. HiGHS's thread scheduler is process-wide:
+    another interface (Pyomo's appsi_highs) may have started it with more threads, and a run with
+    threads = 1 would then refuse to start, so it is reset first."""
+    highspy.Highs.resetGlobalScheduler(True)
+    with _quiet_stdout():  # the constructor prints a banner on stdout
+        h = highspy.Highs()
+    for option, value in OPTIONS.items():
+        h.setOptionValue(option, value)
+    return h
+
+
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """Silence file descriptor 1 while highspy prints its banner."""
@@ -63,13 +75,7 @@ class HighsBackend:
 
     def __init__(self, lp: LinearProgram):
         self.lp = lp
-        # HiGHS's thread scheduler is process-wide: another interface (Pyomo's appsi_highs) may
-        # have started it with more threads, and a run with threads = 1 would then refuse to start.
-        highspy.Highs.resetGlobalScheduler(True)
-        with _quiet_stdout():  # the constructor prints a banner on stdout
-            self.highs = highspy.Highs()
-        for option, value in OPTIONS.items():
-            self.highs.setOptionValue(option, value)
+        self.highs = new_highs()
         self.runs = 0
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = lp.num_col, lp.num_row

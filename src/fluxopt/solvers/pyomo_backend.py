@@ -107,4 +107,4 @@ class PyomoBackend:
 
     def duals(self) -> np.ndarray:
         dual = self.model.dual
-        return np.array([dual.get(c, 0.0) for c in model_rows(self.model, self.lp)], dtype=float)
+        return np.array([0.0 if c is None else dual.get(c, 0.0) for c in model_rows(self.model, self.lp)], dtype=float)
