@@ -341,3 +341,25 @@ def test_a_result_cut_short_is_not_told_to_ask_for_what_it_asked() -> None:
     assert "the solve was cut short (status time_limit)" in cut.to_markdown()
     assert "fluxopt solve --sensibilite" not in cut.to_markdown() and "fluxopt solve --sensibilite" in plain.to_markdown()
     assert cut.unchecked_note != plain.unchecked_note
+
+
+def test_the_annex_of_a_departing_convention_lists_its_checked_reasons(tmp_path: Path) -> None:
+    """The annex of PREF at B1 (the issue's example): with sensibilite.csv, each checked reason and
+    the share it would give; without, the reasons read from the tables, said to be unchecked."""
+    from fluxopt.documents.annexes import render_annex
+    from fluxopt.documents.content import AnnexBuilder
+    from fluxopt.documents.dossier import load_dossier
+
+    args = ["--langue", "fr", "solve", str(EXEMPLE), "--set", "cil.part_q1_hors_qpv=0.6", "-q"]
+    texts = {}
+    for name, extra in (("plain", []), ("checked", ["--sensibilite"])):
+        assert CliRunner().invoke(main, [*args, "-o", str(tmp_path / name), *extra]).exit_code == 0
+        dossier = load_dossier(tmp_path / name)
+        (pair,) = [p for p in dossier.parts.to_dict("records") if p["reservataire"] == "PREF"]
+        with using("fr"):
+            texts[name] = render_annex(AnnexBuilder(dossier), pair)
+    assert ("- Objectif CIL hors QPV dans l'EPCI 243300316 : 60 % des attributions aux ménages du premier quartile "
+            "(Q1) — pousse la part au-dessus de sa cible : sans cet objectif, la part serait de 27,00 logements par "
+            "an au lieu de 36,00.") in texts["checked"]
+    assert "raisons probables" not in texts["checked"]
+    assert "raisons probables, non vérifiées par un calcul" in texts["plain"] and "27,00" not in texts["plain"]

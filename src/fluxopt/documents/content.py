@@ -287,7 +287,9 @@ class AnnexBuilder:
         self.cil_rate = {str(e): float(t) for e, o, t in zip(d.cil["epci"], d.cil["objectif"], d.cil["taux"])
                          if o == "q1_hors_qpv"}
         self.q1_bounds = {r: self._q1(r) for r in self.reservataires}
-        self.reasons = {(x["bailleur"], x["reservataire"]): x["raisons"] for x in departures(d)}
+        deps = departures(d)
+        self.reasons = {(x["bailleur"], x["reservataire"]): x["raisons"] for x in deps}
+        self.checked = {(x["bailleur"], x["reservataire"]): x["sensibilite"] for x in deps}
 
     def _q1(self, r: str) -> tuple[float, float]:
         row = self.reservataires[r]
@@ -334,5 +336,6 @@ class AnnexBuilder:
             "methode": METHOD_LABELS.get(pair["methode"], pair["methode"]),
             "part_min": d.policy.part_min_prioritaires, "q1": q1, "q1_bornes": (lo, hi),
             "ajuste": pair["origine_cible"] != "equivalence", "raisons": self.reasons.get((b, r), []),
+            "sensibilite": self.checked.get((b, r), []),
             "s": s,
         }
