@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+import click
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
@@ -235,3 +236,79 @@ def test_refusals_of_the_documents_and_of_the_options_are_french_by_default(tmp_
         fluxopt.solve(ROOT / "instances" / "exemple", time_limit=-1)
     with using("en"), pytest.raises(fluxopt.UsageError, match="time_limit must be a positive number of seconds"):
         fluxopt.solve(ROOT / "instances" / "exemple", time_limit=-1)
+
+
+def _words(text: str) -> str:
+    """Text as click wraps it, compared word by word."""
+    return " ".join(text.split())
+
+
+def test_help_is_french_by_default_and_english_with_langue_en(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
+    runner = CliRunner()
+    group = runner.invoke(main, prog_name="fluxopt", args=["--help"])
+    assert group.exit_code == 0
+    assert group.stdout.startswith("Usage : fluxopt [OPTIONS] COMMAND [ARGS]...")
+    text = _words(group.stdout)
+    assert "fluxopt : convertit les droits de réservation en stock des réservataires en parts annuelles de flux" in text
+    assert "Options : -V, --version Affiche la version et quitte." in text
+    assert "[défaut : fr]. [variable d'environnement : FLUXOPT_LANGUE]" in text
+    assert "-h, --help Affiche cette aide et quitte." in text
+    assert "Commandes : annexes Écrit une annexe par convention" in text  # the short helps, lazy commands too
+    assert "solve Résout INSTANCE (un dossier CSV, un .xlsx ou un .json) et..." in text
+    assert "\n    eval \"$(_FLUXOPT_COMPLETE=bash_source fluxopt)\"\n" in group.stdout  # \b paragraph kept
+    solve = runner.invoke(main, prog_name="fluxopt", args=["solve", "--help"])
+    assert solve.exit_code == 0 and solve.stdout.startswith("Usage : fluxopt solve [OPTIONS] INSTANCE")
+    assert "\n  Exemples :\n    fluxopt solve instances/exemple\n" in solve.stdout
+    text = _words(solve.stdout)
+    assert "Codes de sortie : 0 résolu, 2 entrée ou usage invalide, 3 infaisable" in text
+    assert "--set KEY=VALUE Surcharge une clé de la politique, p. ex. --set plafonds.prefet=0.25 (répétable)." in text
+    assert "installé que Pyomo sait piloter (glpk, cbc). [défaut : highs]" in text
+    assert "-j, --jobs INTEGER RANGE Processus pour les résolutions contrefactuelles" in text
+    assert "[défaut : 1; 1<=x<=256]" in text  # the range as click writes it
+
+    english = runner.invoke(main, prog_name="fluxopt", args=["--langue", "en", "--help"])
+    assert english.exit_code == 0 and english.stdout.startswith("Usage: fluxopt [OPTIONS] COMMAND [ARGS]...")
+    text = _words(english.stdout)
+    assert "fluxopt: convert réservataires' stock rights into annual flux shares" in text
+    assert "[default: fr]. [env var: FLUXOPT_LANGUE]" in text and "Show this message and exit." in text
+    assert "Commands: annexes Write one annex per convention" in text
+    assert "solve Solve INSTANCE (a CSV folder, .xlsx or .json) and write the..." in text
+    solve = runner.invoke(main, prog_name="fluxopt", args=["--langue", "en", "solve", "--help"])
+    assert "\n  Examples:\n    fluxopt solve instances/exemple\n" in solve.stdout
+    assert "--set KEY=VALUE Override a policy key, e.g. --set plafonds.prefet=0.25 (repeatable)." in _words(solve.stdout)
+    assert "(glpk, cbc). [default: highs]" in _words(solve.stdout)
+    monkeypatch.setenv("FLUXOPT_LANGUE", "en")
+    assert "Override a policy key" in runner.invoke(main, prog_name="fluxopt", args=["solve", "--help"]).stdout
+    assert "Surcharge une clé" in runner.invoke(main, prog_name="fluxopt", args=["--langue", "fr", "solve", "--help"]).stdout
+    # click's behaviour otherwise: usage errors still exit 2, --version is as it was
+    assert runner.invoke(main, prog_name="fluxopt", args=["solve", "--nope"]).exit_code == 2
+    assert runner.invoke(main, prog_name="fluxopt", args=["--langue", "de", "--help"]).exit_code == 2
+
+
+def test_every_command_help_is_french(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command (those of cli_batch and cli_documents, loaded when asked for, too): its help and
+    each option's help are in the French catalogue and shown in French, never in English."""
+    from fluxopt.cli_help import HelpCommand
+    from fluxopt.i18n import translations
+    from fluxopt.territoires import DEPARTEMENTS
+
+    assert len(DEPARTEMENTS) == 101  # written in the help of generate --departements
+    monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
+    french = translations("fr")
+    runner = CliRunner()
+    ctx = main.make_context("fluxopt", [], resilient_parsing=True)
+    names = main.list_commands(ctx)
+    assert {"solve", "batch", "compare", "rapport", "annexes", "serve"} <= set(names)
+    for name in names:
+        command = main.get_command(ctx, name)
+        assert isinstance(command, HelpCommand) and command.help, name
+        shown = runner.invoke(main, prog_name="fluxopt", args=[name, "--help"])
+        assert shown.exit_code == 0 and shown.stdout.startswith(f"Usage : fluxopt {name} "), name
+        text = _words(shown.stdout)
+        translated = french.gettext(command.help)
+        assert translated != command.help and _words(translated.replace("\b", "")) in text, name
+        for param in command.params:
+            if isinstance(param, click.Option) and param.help:
+                assert french.gettext(param.help) != param.help, (name, param.name)
+                assert _words(french.gettext(param.help)) in text and _words(param.help) not in text, (name, param.name)

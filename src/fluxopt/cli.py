@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 import click
 
 from fluxopt._version import __version__
+from fluxopt.cli_help import HelpGroup
 from fluxopt.i18n import LANGUAGES, N_, _, number, using
 from fluxopt.policy import TYPES, check_values, parse_assignment
 from fluxopt.problems import InstanceError, PolicyError, Problem, TimeLimitReached, UsageError
@@ -130,9 +131,9 @@ def instance_options(func: Callable) -> Callable:
 
     @click.argument("instance", type=click.Path(exists=True, path_type=Path))
     @click.option("--policy", metavar="NAME|PATH",
-                  help="Policy replacing the instance's (a name in models/ such as elan-2020, or a .toml file).")
+                  help=N_("Policy replacing the instance's (a name in models/ such as elan-2020, or a .toml file)."))
     @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-                  help="Override a policy key, e.g. --set plafonds.prefet=0.25 (repeatable).")
+                  help=N_("Override a policy key, e.g. --set plafonds.prefet=0.25 (repeatable)."))
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -163,17 +164,17 @@ def solve_options(func: Callable) -> Callable:
 
     @instance_options
     @click.option("--time-limit", type=SECONDS, metavar="S",
-                  help="Time limit in seconds for all stages together.")
+                  help=N_("Time limit in seconds for all stages together."))
     @click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True, max=1e6), metavar="GIB",
-                  help="Refuse (exit 2) a model whose estimated memory exceeds this many GiB "
-                       "[default: 80 % of the memory available].")
+                  help=N_("Refuse (exit 2) a model whose estimated memory exceeds this many GiB "
+                       "[default: 80 percent of the memory available]."))  # not "% o": Babel would take it for a %-format
     @click.option("--solver", default="highs", show_default=True,
-                  help="LP solver: highs (built in) or any installed solver Pyomo drives (glpk, cbc).")
-    @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
-    @click.option("--verbose", "-v", is_flag=True, help="Also print model size, solver and timings.")
+                  help=N_("LP solver: highs (built in) or any installed solver Pyomo drives (glpk, cbc)."))
+    @click.option("--quiet", "-q", is_flag=True, help=N_("Print errors only."))
+    @click.option("--verbose", "-v", is_flag=True, help=N_("Also print model size, solver and timings."))
     @click.option("--accords", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
-                  help="Shares already agreed (bailleur, reservataire, logements or flux_pct), added to an "
-                       "instance that has none of its own.")
+                  help=N_("Shares already agreed (bailleur, reservataire, logements or flux_pct), added to an "
+                       "instance that has none of its own."))
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs["quiet"] and kwargs["verbose"]:
@@ -274,10 +275,10 @@ def objectives_table(result: "Result") -> str:
 def jobs_option(func: Callable) -> Callable:
     """``--jobs``: processes for the counterfactual solves."""
     return click.option("--jobs", "-j", type=click.IntRange(min=1, max=256), default=1, show_default=True,
-                        help="Processes for the counterfactual solves (the output does not depend on it).")(func)
+                        help=N_("Processes for the counterfactual solves (the output does not depend on it)."))(func)
 
 
-class _Group(click.Group):
+class _Group(HelpGroup):
     """The command group; the commands defined in other modules are imported when they are run or listed."""
 
     #: Whether this process is the program (one command, then it ends), see main.
@@ -312,13 +313,15 @@ class _Group(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="fluxopt")
-@click.option("--langue", type=click.Choice(LANGUAGES), envvar="FLUXOPT_LANGUE", show_envvar=True,
-              help="Language of what people read (workbook, explication.md, messages) [default: fr].")
-@click.pass_context
-def main(ctx: click.Context, langue: str | None) -> None:
-    """fluxopt: convert réservataires' stock rights into annual flux shares (ELAN, décret 2020-145).
+def _set_language(ctx: click.Context, param: click.Parameter, langue: str | None) -> str | None:
+    """``--langue`` for this command only (tests run many commands in one process). The option is eager, so
+    that ``fluxopt --langue en --help`` is already in English when click prints the help."""
+    ctx.with_resource(using(langue))
+    return langue
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             help=N_("""fluxopt: convert réservataires' stock rights into annual flux shares (ELAN, décret 2020-145).
 
     \b
     Example:
@@ -326,29 +329,16 @@ def main(ctx: click.Context, langue: str | None) -> None:
     \b
     Shell completion (bash; zsh and fish alike):
       eval "$(_FLUXOPT_COMPLETE=bash_source fluxopt)"
-    """
-    ctx.with_resource(using(langue))  # for this command only (tests run many commands in one process)
+    """))
+@click.version_option(__version__, "--version", "-V", prog_name="fluxopt", help=N_("Show the version and exit."))
+@click.option("--langue", type=click.Choice(LANGUAGES), envvar="FLUXOPT_LANGUE", show_envvar=True, is_eager=True,
+              callback=_set_language, expose_value=False,
+              help=N_("Language of what people read (workbook, explication.md, messages) [default: fr]."))
+def main() -> None:
+    """fluxopt: convert réservataires' stock rights into annual flux shares (ELAN, décret 2020-145)."""
 
 
-@main.command("solve")
-@solve_options
-@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
-              help="Result folder [default: resultats-<instance name> in the current folder].")
-@click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier fluxopt result.")
-@click.option("--report", "carry_over", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
-              help="Last year's carry-over (the report.csv written by 'fluxopt bilan'), added to the instance.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the whole result as one JSON document on stdout (and nothing else there); "
-                   "the result folder is written as usual. Invalid input prints {\"status\": \"invalid\", ...}.")
-@click.option("--sensibilite", is_flag=True,
-              help="Check the reasons of each departure by counterfactual solves (one more solve per binding "
-                   "constraint) and write sensibilite.csv and the workbook's sensitivity sheet.")
-@jobs_option
-def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                  memory_limit: float | None, solver: str, quiet: bool, verbose: bool, accords: Path | None,
-                  out: Path | None, force: bool, carry_over: Path | None, as_json: bool, sensibilite: bool,
-                  jobs: int) -> None:
-    """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
+@main.command("solve", help=N_("""Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder.
 
     Writes summary.json, parts.csv, segments.csv, cil.csv, bailleurs.csv, resultats.xlsx and,
     when the proposal departs from equivalence, explication.md (with --sensibilite, its reasons
@@ -360,7 +350,25 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
       fluxopt solve instances/exemple
       fluxopt solve instances/exemple -o /tmp/r --set plafonds.prefet=0.25 --set equivalence.methode=stock
       fluxopt solve instances/gironde-33 -o /tmp/r2026 --report /tmp/bilan2025/report.csv
-    """
+    """))
+@solve_options
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
+              help=N_("Result folder [default: resultats-<instance name> in the current folder]."))
+@click.option("--force", is_flag=True, help=N_("Replace a non-empty folder that is not an earlier fluxopt result."))
+@click.option("--report", "carry_over", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+              help=N_("Last year's carry-over (the report.csv written by 'fluxopt bilan'), added to the instance."))
+@click.option("--json", "as_json", is_flag=True,
+              help=N_("Print the whole result as one JSON document on stdout (and nothing else there); "
+                   "the result folder is written as usual. Invalid input prints {\"status\": \"invalid\", ...}."))
+@click.option("--sensibilite", is_flag=True,
+              help=N_("Check the reasons of each departure by counterfactual solves (one more solve per binding "
+                   "constraint) and write sensibilite.csv and the workbook's sensitivity sheet."))
+@jobs_option
+def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
+                  memory_limit: float | None, solver: str, quiet: bool, verbose: bool, accords: Path | None,
+                  out: Path | None, force: bool, carry_over: Path | None, as_json: bool, sensibilite: bool,
+                  jobs: int) -> None:
+    """Solve INSTANCE (a CSV folder, .xlsx or .json) and write the result folder."""
     from fluxopt.write import OutputError, instance_paths, output_folder
 
     report = Reporter(quiet, verbose, as_json)
@@ -413,13 +421,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
     sys.exit(code)
 
 
-@main.command("explain")
-@solve_options
-@jobs_option
-def explain_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
-                    memory_limit: float | None, solver: str, quiet: bool, verbose: bool,
-                    accords: Path | None, jobs: int) -> None:
-    """Explain, in domain words, why the proposal for INSTANCE departs from equivalence.
+@main.command("explain", help=N_("""Explain, in domain words, why the proposal for INSTANCE departs from equivalence.
 
     For each pair whose share differs from its target: the constraints that hold it below or push
     it above its target (a cap, a CIL target, the capacity of a segment, the QPV balance, the
@@ -432,7 +434,13 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     \b
     Example:
       fluxopt explain instances/exemple --set cil.part_q1_hors_qpv=0.6
-    """
+    """))
+@solve_options
+@jobs_option
+def explain_command(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
+                    memory_limit: float | None, solver: str, quiet: bool, verbose: bool,
+                    accords: Path | None, jobs: int) -> None:
+    """Explain, in domain words, why the proposal for INSTANCE departs from equivalence."""
     result, deadline = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose),
                                        memory_limit, accords)
     from fluxopt.explanations import explain
@@ -445,17 +453,17 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
     sys.exit(_exit_code(result))
 
 
-@main.command("export-lp")
-@instance_options
-@click.option("--output", "-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE.lp|FILE.mps", help="Where to write the model; the format follows the extension.")
-def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str, ...], output: Path) -> None:
-    """Write the first-stage LP of INSTANCE with readable names (CPLEX LP or MPS, by extension).
+@main.command("export-lp", help=N_("""Write the first-stage LP of INSTANCE with readable names (CPLEX LP or MPS, by extension).
 
     \b
     Example:
       fluxopt export-lp instances/exemple -o exemple.lp
-    """
+    """))
+@instance_options
+@click.option("--output", "-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE.lp|FILE.mps", help=N_("Where to write the model; the format follows the extension."))
+def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str, ...], output: Path) -> None:
+    """Write the first-stage LP of INSTANCE with readable names (CPLEX LP or MPS, by extension)."""
     if output.suffix.lower() not in (".lp", ".mps"):
         raise click.BadParameter(_("the file must end in .lp or .mps"), param_hint="--output")
     from fluxopt.builder import build
@@ -473,10 +481,7 @@ def export_lp_command(instance: Path, policy: str | None, assignments: tuple[str
     click.echo(_("wrote {path} (stage {stage})").format(path=output, stage=first), err=True)
 
 
-@main.command("validate")
-@click.argument("instance", type=click.Path(exists=True, path_type=Path))
-def validate_command(instance: Path) -> None:
-    """Check INSTANCE (a CSV folder, .xlsx or .json) and list every problem at once.
+@main.command("validate", help=N_("""Check INSTANCE (a CSV folder, .xlsx or .json) and list every problem at once.
 
     Prints each problem with its file (or sheet), row and column, or a one-line summary of a
     valid instance. Exit code 2 when there is any error, 0 otherwise (warnings included).
@@ -484,7 +489,10 @@ def validate_command(instance: Path) -> None:
     \b
     Example:
       fluxopt validate instances/exemple
-    """
+    """))
+@click.argument("instance", type=click.Path(exists=True, path_type=Path))
+def validate_command(instance: Path) -> None:
+    """Check INSTANCE (a CSV folder, .xlsx or .json) and list every problem at once."""
     from fluxopt.validate import report as validate_report
 
     text, code = validate_report(instance)
@@ -492,24 +500,24 @@ def validate_command(instance: Path) -> None:
     sys.exit(code)
 
 
-@main.command("generate")
-@click.option("--departements", "-n", type=click.IntRange(1, len(DEPARTEMENTS)), required=True,
-              help=f"How many départements (1 to {len(DEPARTEMENTS)}; {len(DEPARTEMENTS)} is the national set).")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same bytes).")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, metavar="DIR",
-              help="Output folder: one synthetique-<code> instance folder per département.")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Multiplies dwellings and new lettings (rates unchanged).")
-@click.option("--realise", is_flag=True, help="Also write a plausible realise.csv (a year of lettings) per département.")
-def generate_command(departements: int, seed: int, out: Path, scale: float, realise: bool) -> None:
-    """Write deterministic synthetic instances, one folder per département (invented data).
+@main.command("generate", help=N_("""Write deterministic synthetic instances, one folder per département (invented data).
 
     \b
     Examples:
       fluxopt generate --departements 3 --seed 7 --out /tmp/synth
       fluxopt generate --departements 101 --seed 1 --out /tmp/national
       fluxopt generate --departements 3 --seed 7 --out /tmp/synth --realise
-    """
+    """))
+@click.option("--departements", "-n", type=click.IntRange(1, len(DEPARTEMENTS)), required=True,
+              help=N_("How many départements (1 to 101; 101 is the national set)."))  # 101 départements: checked by tests/test_i18n.py)
+@click.option("--seed", type=int, default=1, show_default=True, help=N_("Random seed (same seed, same bytes)."))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True, metavar="DIR",
+              help=N_("Output folder: one synthetique-<code> instance folder per département."))
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help=N_("Multiplies dwellings and new lettings (rates unchanged)."))
+@click.option("--realise", is_flag=True, help=N_("Also write a plausible realise.csv (a year of lettings) per département."))
+def generate_command(departements: int, seed: int, out: Path, scale: float, realise: bool) -> None:
+    """Write deterministic synthetic instances, one folder per département (invented data)."""
     from fluxopt.generate import generate
 
     start = time.perf_counter()
@@ -518,17 +526,17 @@ def generate_command(departements: int, seed: int, out: Path, scale: float, real
         n=len(folders), path=out, seconds=number(time.perf_counter() - start, 1)), err=True)
 
 
-@main.command("modele")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("modele.xlsx"),
-              show_default=True, metavar="FILE.xlsx", help="Where to write the template.")
-def modele_command(out: Path) -> None:
-    """Write an empty input workbook to fill in: one sheet per table, a « Lisez-moi » sheet that
+@main.command("modele", help=N_("""Write an empty input workbook to fill in: one sheet per table, a « Lisez-moi » sheet that
     explains every column, drop-down lists, number validations and one example row per sheet.
 
     \b
     Example:
       fluxopt modele --out modele.xlsx
-    """
+    """))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("modele.xlsx"),
+              show_default=True, metavar="FILE.xlsx", help=N_("Where to write the template."))
+def modele_command(out: Path) -> None:
+    """Write an empty input workbook to fill in (see the help text of the decorator)."""
     if out.suffix.lower() != ".xlsx":
         raise click.BadParameter(_("the file must end in .xlsx"), param_hint="--out")
     from fluxopt.template import write_template
@@ -537,12 +545,7 @@ def modele_command(out: Path) -> None:
     click.echo(_("wrote {path}").format(path=out), err=True)
 
 
-@main.command("convertir")
-@click.argument("instance", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, metavar="X.xlsx|X.json|DIR",
-              help="The instance in another form: an .xlsx workbook, a .json document, or a folder of CSV files.")
-def convertir_command(instance: Path, out: Path) -> None:
-    """Convert INSTANCE (a CSV folder, .xlsx or .json) to another form; the data stay the same.
+@main.command("convertir", help=N_("""Convert INSTANCE (a CSV folder, .xlsx or .json) to another form; the data stay the same.
 
     Exit code 2 when INSTANCE has errors (every problem listed, nothing written).
 
@@ -551,7 +554,12 @@ def convertir_command(instance: Path, out: Path) -> None:
       fluxopt convertir instances/exemple --out exemple.xlsx
       fluxopt convertir exemple.xlsx --out exemple.json
       fluxopt convertir exemple.json --out exemple-csv/
-    """
+    """))
+@click.argument("instance", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, metavar="X.xlsx|X.json|DIR",
+              help=N_("The instance in another form: an .xlsx workbook, a .json document, or a folder of CSV files."))
+def convertir_command(instance: Path, out: Path) -> None:
+    """Convert INSTANCE (a CSV folder, .xlsx or .json) to another form; the data stay the same."""
     from fluxopt.instance import load_instance
 
     if out.suffix.lower() not in (".xlsx", ".json") and out.is_file():
@@ -570,20 +578,7 @@ def convertir_command(instance: Path, out: Path) -> None:
     click.echo(_("wrote {path}").format(path=written), err=True)
 
 
-@main.command("bilan")
-@click.argument("result", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--realise", "realise", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="FILE", help="What happened in year N: realise.csv, or an .xlsx workbook with a sheet 'realise'.")
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), metavar="DIR", help="The bilan folder.")
-@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Date printed on the bilan and the letters [default: 31 January of year N+1].")
-@click.option("--instance", "instance", type=click.Path(exists=True, path_type=Path), metavar="INSTANCE",
-              help="The year-N instance, for the names of the réservataires and bailleurs in the letters.")
-@click.option("--force", is_flag=True, help="Replace a non-empty folder that is not an earlier bilan.")
-@click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
-def bilan_command(result: Path, realise: Path, out: Path, date: Any, instance: Path | None, force: bool,
-                  quiet: bool) -> None:
-    """The annual bilan (R441-5-1) of RESULT (the folder 'fluxopt solve' wrote for year N).
+@main.command("bilan", help=N_("""The annual bilan (R441-5-1) of RESULT (the folder 'fluxopt solve' wrote for year N).
 
     Writes bilan.json, bilan_parts.csv, report.csv (the carry-over to give 'fluxopt solve
     --report' for year N+1), bilan_cil.csv, bilan_prioritaires.csv, bilan_r441-5-1.csv, bilan.xlsx
@@ -595,7 +590,20 @@ def bilan_command(result: Path, realise: Path, out: Path, date: Any, instance: P
       fluxopt solve instances/gironde-33 -o /tmp/r2025
       fluxopt bilan /tmp/r2025 --realise instances/gironde-33/realise-2025.csv --out /tmp/bilan2025 \\
         --instance instances/gironde-33
-    """
+    """))
+@click.argument("result", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--realise", "realise", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE", help=N_("What happened in year N: realise.csv, or an .xlsx workbook with a sheet 'realise'."))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), metavar="DIR", help=N_("The bilan folder."))
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help=N_("Date printed on the bilan and the letters [default: 31 January of year N+1]."))
+@click.option("--instance", "instance", type=click.Path(exists=True, path_type=Path), metavar="INSTANCE",
+              help=N_("The year-N instance, for the names of the réservataires and bailleurs in the letters."))
+@click.option("--force", is_flag=True, help=N_("Replace a non-empty folder that is not an earlier bilan."))
+@click.option("--quiet", "-q", is_flag=True, help=N_("Print errors only."))
+def bilan_command(result: Path, realise: Path, out: Path, date: Any, instance: Path | None, force: bool,
+                  quiet: bool) -> None:
+    """The annual bilan (R441-5-1) of RESULT (the folder 'fluxopt solve' wrote for year N)."""
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"'{out}' is a file, not a folder", param_hint="--out")
     if out.is_dir() and any(out.iterdir()) and not force and not (out / "bilan.json").is_file():
@@ -636,32 +644,32 @@ class Size(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-@main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
-              help="Solves running at once, each in its own worker process.")
-@click.option("--file-attente", type=click.IntRange(0), default=32, show_default=True,
-              help="Requests waiting for a worker beyond which the service answers 503.")
-@click.option("--max-taille", type=Size(), default="20MB", show_default=True, help="Largest request body (413 beyond).")
-@click.option("--jeton", envvar="FLUXOPT_JETON", metavar="TOKEN",
-              help="Require 'Authorization: Bearer TOKEN' on every /api call (also FLUXOPT_JETON).")
-@click.option("--duree-vie", type=click.FloatRange(min=1), default=3600, show_default=True,
-              help="Seconds a finished job and its files are kept.")
-@click.option("--max-segments", type=click.IntRange(1), default=200_000, show_default=True,
-              help="Segments beyond which an instance is refused (422).")
-@click.option("--max-segments-synchrone", type=click.IntRange(1), default=5_000, show_default=True,
-              help="Segments beyond which /api/v1/resoudre refuses an instance (send it to /api/v1/travaux).")
-def serve_command(host: str, port: int, workers: int, file_attente: int, max_taille: int, jeton: str | None,
-                  duree_vie: float, max_segments: int, max_segments_synchrone: int) -> None:
-    """Run the HTTP service: the JSON API under /api/v1 and the web page at / (docs/service.md).
+@main.command("serve", help=N_("""Run the HTTP service: the JSON API under /api/v1 and the web page at / (docs/service.md).
 
     Needs the service extra: pip install 'fluxopt-logement[service]'.
 
     \b
     Example:
       fluxopt serve --port 8000 --workers 2
-    """
+    """))
+@click.option("--host", default="127.0.0.1", show_default=True, help=N_("Address to bind (0.0.0.0: every interface)."))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help=N_("Solves running at once, each in its own worker process."))
+@click.option("--file-attente", type=click.IntRange(0), default=32, show_default=True,
+              help=N_("Requests waiting for a worker beyond which the service answers 503."))
+@click.option("--max-taille", type=Size(), default="20MB", show_default=True, help=N_("Largest request body (413 beyond)."))
+@click.option("--jeton", envvar="FLUXOPT_JETON", metavar="TOKEN",
+              help=N_("Require 'Authorization: Bearer TOKEN' on every /api call (also FLUXOPT_JETON)."))
+@click.option("--duree-vie", type=click.FloatRange(min=1), default=3600, show_default=True,
+              help=N_("Seconds a finished job and its files are kept."))
+@click.option("--max-segments", type=click.IntRange(1), default=200_000, show_default=True,
+              help=N_("Segments beyond which an instance is refused (422)."))
+@click.option("--max-segments-synchrone", type=click.IntRange(1), default=5_000, show_default=True,
+              help=N_("Segments beyond which /api/v1/resoudre refuses an instance (send it to /api/v1/travaux)."))
+def serve_command(host: str, port: int, workers: int, file_attente: int, max_taille: int, jeton: str | None,
+                  duree_vie: float, max_segments: int, max_segments_synchrone: int) -> None:
+    """Run the HTTP service: the JSON API under /api/v1 and the web page at / (docs/service.md)."""
     try:
         import uvicorn
 

@@ -13,13 +13,15 @@ from typing import Any, Callable, NoReturn
 
 import click
 
+from fluxopt.cli_help import command
+from fluxopt.i18n import N_
 from fluxopt.problems import InstanceError, UsageError
 
 EXIT_INVALID = 2
 RESULT = click.argument("result", type=click.Path(exists=True, file_okay=False, path_type=Path))
 INSTANCE = click.option("--instance", type=click.Path(exists=True, path_type=Path), metavar="PATH",
-                        help="The solved instance, when it is not found by the name recorded in summary.json "
-                             "(next to RESULT, in the current folder or in ./instances); checked by its SHA-256.")
+                        help=N_("The solved instance, when it is not found by the name recorded in summary.json "
+                             "(next to RESULT, in the current folder or in ./instances); checked by its SHA-256."))
 
 
 def _fail(lines: list[str]) -> NoReturn:
@@ -41,18 +43,18 @@ def _run(action: Callable[[], Any]) -> Any:
                "pip install 'fluxopt-logement[documents]'"])
 
 
-@click.command("rapport")
-@RESULT
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="rapport.html (one standalone page) or rapport.pdf.")
-@INSTANCE
-def rapport(result: Path, out: Path, instance: Path | None) -> None:
-    """Write the French report of the territory solved in RESULT, as HTML or PDF.
+@command("rapport", help=N_("""Write the French report of the territory solved in RESULT, as HTML or PDF.
 
     \b
     Example:
       fluxopt solve instances/gironde-33 --out r && fluxopt rapport r --out r/rapport.pdf
-    """
+    """))
+@RESULT
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help=N_("rapport.html (one standalone page) or rapport.pdf."))
+@INSTANCE
+def rapport(result: Path, out: Path, instance: Path | None) -> None:
+    """Write the French report of the territory solved in RESULT, as HTML or PDF."""
     start = time.perf_counter()
 
     def action() -> Path:
@@ -64,20 +66,20 @@ def rapport(result: Path, out: Path, instance: Path | None) -> None:
     click.echo(f"wrote {path} ({time.perf_counter() - start:.2f} s)", err=True)
 
 
-@click.command("annexes")
-@RESULT
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Folder of the annexes: DIR/<bailleur>/<reservataire>.docx and annexes.csv.")
-@click.option("--pdf", is_flag=True, help="Also write a PDF next to each .docx.")
-@click.option("--zip", "archive", is_flag=True, help="Also write DIR/annexes.zip holding every annex.")
-@INSTANCE
-def annexes(result: Path, out: Path, pdf: bool, archive: bool, instance: Path | None) -> None:
-    """Write one annex per convention (bailleur × réservataire) of RESULT, editable (.docx).
+@command("annexes", help=N_("""Write one annex per convention (bailleur × réservataire) of RESULT, editable (.docx).
 
     \b
     Example:
       fluxopt annexes r --out r/annexes --zip
-    """
+    """))
+@RESULT
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help=N_("Folder of the annexes: DIR/<bailleur>/<reservataire>.docx and annexes.csv."))
+@click.option("--pdf", is_flag=True, help=N_("Also write a PDF next to each .docx."))
+@click.option("--zip", "archive", is_flag=True, help=N_("Also write DIR/annexes.zip holding every annex."))
+@INSTANCE
+def annexes(result: Path, out: Path, pdf: bool, archive: bool, instance: Path | None) -> None:
+    """Write one annex per convention (bailleur × réservataire) of RESULT, editable (.docx)."""
     start = time.perf_counter()
 
     def action() -> list[Path]:
