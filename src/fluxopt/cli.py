@@ -164,7 +164,7 @@ def solve_options(func: Callable) -> Callable:
 
     @instance_options
     @click.option("--time-limit", type=SECONDS, metavar="S",
-                  help=N_("Time limit in seconds for all stages together."))
+                  help=N_("Time limit in seconds from the load: build, stages and the counterfactual solves."))
     @click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True, max=1e6), metavar="GIB",
                   help=N_("Refuse (exit 2) a model whose estimated memory exceeds this many GiB "
                        "[default: 80 percent of the memory available]."))  # not "% o": Babel would take it for a %-format
