@@ -297,11 +297,11 @@ def test_every_command_help_is_french(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FLUXOPT_LANGUE", raising=False)
     french = translations("fr")
     runner = CliRunner()
-    ctx = main.make_context("fluxopt", [], resilient_parsing=True)
-    names = main.list_commands(ctx)
+    with main.make_context("fluxopt", [], resilient_parsing=True) as ctx:
+        names = main.list_commands(ctx)
+        commands = {name: main.get_command(ctx, name) for name in names}
     assert {"solve", "batch", "compare", "rapport", "annexes", "serve"} <= set(names)
-    for name in names:
-        command = main.get_command(ctx, name)
+    for name, command in commands.items():
         assert isinstance(command, HelpCommand) and command.help, name
         shown = runner.invoke(main, prog_name="fluxopt", args=[name, "--help"])
         assert shown.exit_code == 0 and shown.stdout.startswith(f"Usage : fluxopt {name} "), name
@@ -312,3 +312,13 @@ def test_every_command_help_is_french(monkeypatch: pytest.MonkeyPatch) -> None:
             if isinstance(param, click.Option) and param.help:
                 assert french.gettext(param.help) != param.help, (name, param.name)
                 assert _words(french.gettext(param.help)) in text and _words(param.help) not in text, (name, param.name)
+
+
+def test_langue_of_a_help_lasts_for_that_call_only() -> None:
+    """The language that --langue sets (an eager option, as a resource of the command's context)
+    must not outlive the call, --help and usage errors included."""
+    runner = CliRunner()
+    before = _("error")
+    for args in (["--langue", "fr", "--help"], ["--langue", "fr", "solve", "--help"], ["--langue", "fr", "nope"]):
+        runner.invoke(main, args)
+        assert _("error") == before, args

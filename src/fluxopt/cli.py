@@ -315,8 +315,10 @@ class _Group(HelpGroup):
 
 def _set_language(ctx: click.Context, param: click.Parameter, langue: str | None) -> str | None:
     """``--langue`` for this command only (tests run many commands in one process). The option is eager, so
-    that ``fluxopt --langue en --help`` is already in English when click prints the help."""
-    ctx.with_resource(using(langue))
+    that ``fluxopt --langue en --help`` is already in English when click prints the help. Without it (nor
+    ``FLUXOPT_LANGUE``), nothing is set: the default applies where a message is made."""
+    if langue is not None:
+        ctx.with_resource(using(langue))
     return langue
 
 
