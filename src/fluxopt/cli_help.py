@@ -53,10 +53,6 @@ def _option_help(param: click.Parameter, ctx: click.Context) -> tuple[str, str] 
     record = param.get_help_record(ctx)
     if record is None or not isinstance(param, click.Option):
         return None
-    if not hasattr(param, "get_help_extra"):  # click < 8.2: the help translated, click's notes as they are
-        spec, text = record
-        return spec, (translate(param.help) + text[len(param.help):] if param.help and text.startswith(param.help)
-                      else text)
     text = translate(param.help) if param.help else ""
     extra = param.get_help_extra(ctx)
     notes = []
