@@ -7,7 +7,6 @@ installed (CI installs it).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -22,9 +21,12 @@ from fluxopt.problems import UsageError
 from fluxopt.solution import Termination
 from fluxopt.solvers.highs import HighsBackend
 
-# GLPK may be absent on a developer's machine; in CI (FLUXOPT_CI=1) its absence is a failure, not a skip.
-PYOMO_SOLVERS = ["appsi_highs", pytest.param("glpk", marks=pytest.mark.skipif(
-    shutil.which("glpsol") is None and not os.environ.get("FLUXOPT_CI"), reason="GLPK (glpsol) is not installed"))]
+# GLPK comes from Debian (scripts/install-debian-tools.sh, run by README's test command and .ci/run).
+PYOMO_SOLVERS = ["appsi_highs", "glpk"]
+
+
+def test_glpk_is_installed() -> None:
+    assert shutil.which("glpsol"), "glpsol is missing: bash scripts/install-debian-tools.sh installs it"
 STRICT_INFEASIBLE = {"cil.strict": True, "cil.part_q1_hors_qpv": 0.9}
 
 

@@ -96,7 +96,7 @@ def test_scenario_file_dotted_and_nested_keys(tmp_path: Path) -> None:
 
 
 def test_dask_local_cluster(instances: list[Path], run: tuple[pd.DataFrame, Path], tmp_path: Path) -> None:
-    distributed = pytest.importorskip("dask.distributed")
+    from dask import distributed  # in the test extra
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         table = solve_many(instances, scenarios=SCENARIOS, executor="dask", scheduler=cluster.scheduler_address,

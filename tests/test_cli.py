@@ -252,7 +252,6 @@ def test_process_exit_codes(tmp_path: Path) -> None:
     assert infeasible.returncode == 3 and (tmp_path / "inf" / "summary.json").is_file()
 
 
-@pytest.mark.skipif(os.name != "posix", reason="fake solver is a shell script")
 def test_process_solver_failure_exits_4(tmp_path: Path) -> None:
     fake = tmp_path / "bin" / "glpsol"
     fake.parent.mkdir()

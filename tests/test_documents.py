@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from collections import Counter
 from html import unescape
@@ -307,13 +306,10 @@ def _requests(page: Path) -> list[str]:
 
 
 def require(*programs: str) -> None:
-    """Skip when a Debian program is missing, except in CI (FLUXOPT_CI=1), where it fails."""
+    """Fail, with what to run, when a Debian program is missing (never skip)."""
     missing = [p for p in programs if not shutil.which(p)]
     if missing:
-        message = f"not installed: {', '.join(missing)} (.ci/run installs them)"
-        if os.environ.get("FLUXOPT_CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(f"not installed: {', '.join(missing)} (bash scripts/install-debian-tools.sh installs them)")
 
 
 def test_html_loads_with_no_external_request(gironde, tmp_path):
