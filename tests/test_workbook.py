@@ -113,10 +113,13 @@ def test_gironde_prints_synthese_on_one_page_and_a_bounded_book(tmp_path: Path) 
 
 
 def test_every_policy_key_has_a_source() -> None:
-    from fluxopt.workbook import SOURCES
+    """One table of sources (fluxopt.policy.SOURCES) for the workbook and the report."""
+    from fluxopt.documents.content import PARAMETERS
+    from fluxopt.policy import source_of
 
     for key in fluxopt.load_policy("elan-2020").to_dict():
-        assert SOURCES.get(key) or SOURCES.get(key.split(".", 1)[0]), key
+        assert source_of(key), key
+    assert all(source_of(key) for key, _label in PARAMETERS)
 
 
 def test_communes_sheet_is_segments_csv_pivoted(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from fluxopt.i18n import _
+from fluxopt.i18n import N_, _
 from fluxopt.problems import PolicyError, Problem, closest, shown
 
 #: Réservataire types of SPEC §2.
@@ -119,6 +119,35 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[dotted] = value
     return flat
+
+
+#: Where each policy value comes from, in short (models/elan-2020.toml holds the full comments): the
+#: workbook's and the report's source column. A key without its own entry takes its section's.
+SOURCES = {
+    "equivalence.methode": N_("practice (décret n° 2020-145 asks for equivalent rights; the method is not set by law)"),
+    "plafonds.prefet": N_("CCH R441-5 as amended by décret n° 2020-145 (article to verify)"),
+    "plafonds.prefet_agents": N_("CCH R441-5 as amended by décret n° 2020-145 (article to verify)"),
+    "prefet.uniforme": N_("décret n° 2020-145 (article to verify)"),
+    "prefet.cible": N_("ministerial guidance: tend towards 30 % (reference to verify); a scenario, not an obligation"),
+    "defaut.vers_prefet": N_("loi n° 2022-217 « 3DS », deadline 24 Nov 2023 (to verify)"),
+    "equilibre.tolerance_qpv": N_("local practice, not law"),
+    "cil.part_q1_hors_qpv": N_("CCH L441-1 (loi Égalité et citoyenneté, art. 70)"),
+    "cil.part_autres_qpv": N_("CCH L441-1 (loi Égalité et citoyenneté, art. 70)"),
+    "cil.relogements_q1": N_("CCH L441-1 (NPNRU and ORCOD rehousing)"),
+    "cil.strict": N_("fluxopt choice, not law"),
+    "comportement": N_("observed practice, not law"),
+    "report.part": N_("CCH R441-5-1 (annual bilan); share: fluxopt practice"),
+    "report.plafond": N_("CCH R441-5-1 (annual bilan); cap: fluxopt practice"),
+    "prioritaires.part_min": N_("CCH L441-1"),
+    "objectif.ordre": N_("fluxopt practice (models/FORMULATION.md)"),
+    "objectif.tolerance": N_("fluxopt practice (models/FORMULATION.md)"),
+    "plafonds": N_("local agreement"),
+}
+
+
+def source_of(key: str) -> str:
+    """The source of a policy key (an untranslated message; '' when none is known)."""
+    return SOURCES.get(key) or SOURCES.get(key.split(".", 1)[0], "")
 
 
 def check_values(values: Mapping[str, Any], source: str) -> list[Problem]:

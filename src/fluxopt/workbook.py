@@ -27,7 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 from fluxopt.sheets import DOCUMENT_DATE
 from fluxopt.explanations import Explanation, explain
 from fluxopt.i18n import N_, _, number, using
-from fluxopt.policy import TYPES, load_policy
+from fluxopt.policy import TYPES, load_policy, source_of
 from fluxopt.result import Result
 from fluxopt.tables import bailleur_synthesis, reservataire_synthesis
 
@@ -61,27 +61,6 @@ TYPE_NAMES = {
     "autre": N_("Others"), "bailleur": N_("Bailleur (own share)"),
 }
 CIL_TARGETS = {"q1_hors_qpv": N_("Q1 households outside QPV"), "autres_qpv": N_("other quartiles in QPV")}
-#: Where each policy value comes from (models/elan-2020.toml holds the full comments).
-SOURCES = {
-    "equivalence.methode": N_("practice (décret n° 2020-145 asks for equivalent rights; the method is not set by law)"),
-    "plafonds.prefet": N_("CCH R441-5 as amended by décret n° 2020-145 (article to verify)"),
-    "plafonds.prefet_agents": N_("CCH R441-5 as amended by décret n° 2020-145 (article to verify)"),
-    "prefet.uniforme": N_("décret n° 2020-145 (article to verify)"),
-    "prefet.cible": N_("ministerial guidance: tend towards 30 % (reference to verify); a scenario, not an obligation"),
-    "defaut.vers_prefet": N_("loi n° 2022-217 « 3DS », deadline 24 Nov 2023 (to verify)"),
-    "equilibre.tolerance_qpv": N_("local practice, not law"),
-    "cil.part_q1_hors_qpv": N_("CCH L441-1 (loi Égalité et citoyenneté, art. 70)"),
-    "cil.part_autres_qpv": N_("CCH L441-1 (loi Égalité et citoyenneté, art. 70)"),
-    "cil.relogements_q1": N_("CCH L441-1 (NPNRU and ORCOD rehousing)"),
-    "cil.strict": N_("fluxopt choice, not law"),
-    "comportement": N_("observed practice, not law"),
-    "report.part": N_("CCH R441-5-1 (annual bilan); share: fluxopt practice"),
-    "report.plafond": N_("CCH R441-5-1 (annual bilan); cap: fluxopt practice"),
-    "prioritaires.part_min": N_("CCH L441-1"),
-    "objectif.ordre": N_("fluxopt practice (models/FORMULATION.md)"),
-    "objectif.tolerance": N_("fluxopt practice (models/FORMULATION.md)"),
-    "plafonds": N_("local agreement"),
-}
 
 PERCENT, NUMBER, INTEGER = "0.0%", "#,##0.00", "#,##0"
 #: Points per line of 9-point text (row heights).
@@ -338,7 +317,7 @@ def _parametres(book: xlsxwriter.Workbook, result: Result, formats: dict[str, Fo
         (N_("Overridden"), "text", 12)]
     rows = []
     for key, value in used.items():
-        source = SOURCES.get(key) or SOURCES.get(key.split(".", 1)[0], "")
+        source = source_of(key)
         shown = value if isinstance(value, str) else _format_value(value)
         rows.append([key, shown, _(source) if source else "", key not in base or base[key] != value])
     sheet.table(0, columns, rows)

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from fluxopt.documents.dossier import Dossier
-from fluxopt.policy import PREFET_TYPES
+from fluxopt.i18n import translations
+from fluxopt.policy import PREFET_TYPES, source_of
 
 #: A relative departure under this counts as none (as ``fluxopt explain``).
 DEPARTURE_TOL = 1e-4
@@ -48,23 +49,26 @@ RULE_LABELS = {
 #: Policy words in French.
 VALUE_LABELS = {"equivalence": "équivalence des droits", "rotation": "rotation", "stock": "stock",
                 "attributions": "attributions passées"}
-#: The policy values shown in the report, with the text that sets them.
+#: The policy values shown in the report, in words (their sources: fluxopt.policy.SOURCES).
 PARAMETERS = [
-    ("plafonds.prefet", "Plafond du préfet (avec ses agents), en part du flux de chaque bailleur",
-     "CCH R441-5 (décret n° 2020-145) ; article à vérifier"),
-    ("plafonds.prefet_agents", "dont agents de l'État", "CCH R441-5 (décret n° 2020-145) ; article à vérifier"),
-    ("prefet.cible", "Cible du préfet", "instruction ministérielle (tendre vers 30 %) ; scénario de négociation"),
-    ("prefet.uniforme", "Taux du préfet identique dans chaque commune", "décret n° 2020-145 ; article à vérifier"),
-    ("equivalence.methode", "Méthode d'équivalence stock → flux", "pratique (décret n° 2020-145, CCH R441-5)"),
-    ("defaut.vers_prefet", "Droits d'une convention non signée transférés au préfet",
-     "loi n° 2022-217 « 3DS » (échéance du 24 novembre 2023) ; lecture à vérifier"),
-    ("cil.part_q1_hors_qpv", "Attributions hors QPV au premier quartile (Q1)", "CCH L441-1"),
-    ("cil.part_autres_qpv", "Attributions en QPV aux autres quartiles", "CCH L441-1"),
-    ("cil.relogements_q1", "Relogements NPNRU/ORCOD comptés dans l'objectif Q1", "CCH L441-1"),
-    ("cil.strict", "Objectifs CIL impératifs", "choix de fluxopt"),
-    ("prioritaires.part_min", "Part minimale des ménages prioritaires (DALO)", "CCH L441-1"),
-    ("equilibre.tolerance_qpv", "Tolérance sur la part QPV de chaque réservataire", "pratique locale"),
+    ("plafonds.prefet", "Plafond du préfet (avec ses agents), en part du flux de chaque bailleur"),
+    ("plafonds.prefet_agents", "dont agents de l'État"),
+    ("prefet.cible", "Cible du préfet"),
+    ("prefet.uniforme", "Taux du préfet identique dans chaque commune"),
+    ("equivalence.methode", "Méthode d'équivalence stock → flux"),
+    ("defaut.vers_prefet", "Droits d'une convention non signée transférés au préfet"),
+    ("cil.part_q1_hors_qpv", "Attributions hors QPV au premier quartile (Q1)"),
+    ("cil.part_autres_qpv", "Attributions en QPV aux autres quartiles"),
+    ("cil.relogements_q1", "Relogements NPNRU/ORCOD comptés dans l'objectif Q1"),
+    ("cil.strict", "Objectifs CIL impératifs"),
+    ("prioritaires.part_min", "Part minimale des ménages prioritaires (DALO)"),
+    ("equilibre.tolerance_qpv", "Tolérance sur la part QPV de chaque réservataire"),
 ]
+
+
+def french(message: str) -> str:
+    """A message of the catalogue in French, whatever the current language (the report is French)."""
+    return translations("fr").gettext(message) if message else ""
 
 
 def fr_number(value: Any, digits: int = 1) -> str:
@@ -229,8 +233,8 @@ def report_context(d: Dossier) -> dict[str, Any]:
         "sensibilite": d.sensibilite is not None,
         "reservataires": per_res.to_dict("records"), "cil": cil,
         "cil_ok": all(c["atteint_ok"] for c in cil),
-        "parametres": [{"cle": k, "libelle": label, "valeur": fr_value(values[k]), "source": src}
-                       for k, label, src in PARAMETERS if k in values],
+        "parametres": [{"cle": k, "libelle": label, "valeur": fr_value(values[k]), "source": french(source_of(k))}
+                       for k, label in PARAMETERS if k in values],
         "plafonds_autres": {k: v for k, v in d.policy.plafonds.items() if k not in ("prefet", "prefet_agents")},
         "etapes": [{"nom": n, "libelle": STAGE_LABELS.get(n, n), "valeur": stage_values.get(n)}
                    for n in values["objectif.ordre"]],
