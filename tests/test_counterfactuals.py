@@ -363,3 +363,20 @@ def test_the_annex_of_a_departing_convention_lists_its_checked_reasons(tmp_path:
             "an au lieu de 36,00.") in texts["checked"]
     assert "raisons probables" not in texts["checked"]
     assert "raisons probables, non vérifiées par un calcul" in texts["plain"] and "27,00" not in texts["plain"]
+
+
+def test_kept_bases_spare_the_extra_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Solved with keep_bases, the counterfactual solves start from the result's own bases (no
+    second solve of the unrelaxed LP) and give the same explanation as bases found again."""
+    import fluxopt.counterfactuals as cf
+
+    overrides = {"cil.part_q1_hors_qpv": 0.6}
+    again = fluxopt.explain(fluxopt.solve(EXEMPLE, overrides=overrides, keep_duals=True)).to_markdown()
+    kept = fluxopt.solve(EXEMPLE, overrides=overrides, keep_duals=True, keep_bases=True)
+    assert all(s.basis is not None for s in kept.stages)
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the unrelaxed LP was solved again")
+
+    monkeypatch.setattr(cf, "base_bases", forbidden)
+    assert fluxopt.explain(kept).to_markdown() == again

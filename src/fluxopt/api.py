@@ -41,7 +41,8 @@ def deadline_of(time_limit: Any) -> float | None:
 
 
 def solve_built(built: Build, *, time_limit: float | None = None, solver: str = DEFAULT_SOLVER,
-                keep_duals: bool = False, deadline: float | None = None, langue: str | None = None) -> Result:
+                keep_duals: bool = False, deadline: float | None = None, langue: str | None = None,
+                keep_bases: bool = False) -> Result:
     """Solve the stages of a :class:`~fluxopt.builder.Build` and shape the result.
 
     ``time_limit`` counts from this call; ``deadline`` (a :func:`time.monotonic` instant, set by a
@@ -50,7 +51,7 @@ def solve_built(built: Build, *, time_limit: float | None = None, solver: str = 
     check_solver(solver)
     chosen = _check_langue(langue)
     solution = run_stages(built.lp, built.policy, solver=solver, time_limit=limit, keep_duals=keep_duals,
-                          deadline=deadline, slowness=built.slowness)
+                          deadline=deadline, slowness=built.slowness, keep_bases=keep_bases)
     return make_result(built, solution, Options(solver, limit), chosen)
 
 
@@ -64,6 +65,7 @@ def solve(
     keep_duals: bool = False,
     langue: str | None = None,
     memory_limit: float | None = None,
+    keep_bases: bool = False,
 ) -> Result:
     """Compute the flux shares of an instance (SPEC §4) and return a :class:`Result`.
 
@@ -71,7 +73,9 @@ def solve(
     or a mapping of the JSON shape. ``policy`` replaces the instance's policy (its
     ``[surcharges]`` still apply on top); ``overrides`` are dotted policy keys applied last
     (``{"plafonds.prefet": 0.25}``). ``solver``: ``highs`` (direct) or a Pyomo solver name
-    (``appsi_highs``, ``glpk``). ``keep_duals`` keeps each stage's row duals (explanations use them).
+    (``appsi_highs``, ``glpk``). ``keep_duals`` keeps each stage's row duals (explanations use them),
+    ``keep_bases`` each stage's final basis (HiGHS; the counterfactual solves of ``explain`` start
+    from them).
     ``langue`` (``fr`` or ``en``; default ``FLUXOPT_LANGUE``, else ``fr``) is the language of what
     people read from the result: the workbook and ``explication.md`` written by ``write_result``,
     and the messages of the problems and warnings found while loading a source (an
@@ -93,4 +97,5 @@ def solve(
     _check_langue(langue)
     with using(langue):  # the problems and warnings found while loading are in ``langue`` too
         built = build(instance, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
-    return solve_built(built, solver=solver, keep_duals=keep_duals, deadline=deadline, langue=langue)
+    return solve_built(built, solver=solver, keep_duals=keep_duals, deadline=deadline, langue=langue,
+                       keep_bases=keep_bases)

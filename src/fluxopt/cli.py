@@ -194,9 +194,10 @@ def _modules_imported() -> None:
 
 def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, ...], time_limit: float | None,
                     solver: str, report: Reporter, memory_limit: float | None = None, accords: Path | None = None,
-                    carry_over: Path | None = None) -> tuple[Result, float | None]:
+                    carry_over: Path | None = None, keep_bases: bool = False) -> tuple[Result, float | None]:
     """Load (with ``accords`` and ``carry_over`` as the accords and report tables), solve with duals
-    kept, report progress; exit 2 on invalid input, 4 on a solver crash.
+    kept (and the bases, with ``keep_bases``: the counterfactual solves start from them), report
+    progress; exit 2 on invalid input, 4 on a solver crash.
 
     The time limit counts from here: loading, building, the stages and, after, the counterfactual
     solves of the explanation (the deadline returned with the result)."""
@@ -212,7 +213,7 @@ def _load_and_solve(instance: Path, policy: str | None, assignments: tuple[str, 
         inst = load_instance(instance, tables=files or None)
         report.progress(_("loaded {instance} ({seconds} s)").format(instance=describe(inst), seconds=number(inst.load_seconds)))
         built = build(inst, policy=policy, overrides=overrides, deadline=deadline, memory_limit=memory_limit)
-        result = solve_built(built, solver=solver, keep_duals=True, deadline=deadline)
+        result = solve_built(built, solver=solver, keep_duals=True, deadline=deadline, keep_bases=keep_bases)
     except InstanceError as exc:
         _invalid(exc, report)
     except UsageError as exc:
@@ -382,7 +383,7 @@ def solve_command(instance: Path, policy: str | None, assignments: tuple[str, ..
                 report.progress(_("removed {name}, left by an earlier run that was stopped").format(name=stale.name),
                                 detail=True)
             result, deadline = _load_and_solve(instance, policy, assignments, time_limit, solver, report, memory_limit,
-                                               accords, carry_over)
+                                               accords, carry_over, keep_bases=sensibilite)
             from fluxopt.explanations import explain
 
             start = time.perf_counter()
@@ -444,7 +445,7 @@ def explain_command(instance: Path, policy: str | None, assignments: tuple[str, 
                     accords: Path | None, jobs: int) -> None:
     """Explain, in domain words, why the proposal for INSTANCE departs from equivalence."""
     result, deadline = _load_and_solve(instance, policy, assignments, time_limit, solver, Reporter(quiet, verbose),
-                                       memory_limit, accords)
+                                       memory_limit, accords, keep_bases=True)
     from fluxopt.explanations import explain
 
     explanation = explain(result, jobs=jobs, deadline=deadline)

@@ -27,9 +27,9 @@ import numpy as np
 from fluxopt.flux import Baseline
 from fluxopt.lp import INF, LinearProgram, build_lp
 from fluxopt.policy import Policy
-from fluxopt.solution import Termination
+from fluxopt.solution import Basis, Termination
 from fluxopt.solvers import DEFAULT_SOLVER
-from fluxopt.solvers.highs import Basis, WarmHighsBackend
+from fluxopt.solvers.highs import WarmHighsBackend
 from fluxopt.stages import run_stages
 
 #: The relaxations that build the LP again (other columns and rows: no basis fits them).
@@ -133,11 +133,12 @@ def relax(lp: LinearProgram, base: Baseline, policy: Policy, relaxation: Relaxat
 
 
 def base_bases(lp: LinearProgram, policy: Policy, deadline: float | None = None) -> list[Basis]:
-    """The basis HiGHS ends each stage on when solving ``lp`` itself (the warm starts; none when
-    ``deadline`` cuts that solve short: the relaxed solves then start cold, if at all)."""
-    backend = WarmHighsBackend(lp)
-    solution = run_stages(lp, policy, solver=backend, deadline=deadline)
-    return backend.bases if solution.termination is Termination.OPTIMAL else []
+    """The basis HiGHS ends each stage on when solving ``lp`` itself (the warm starts), for a
+    result solved without ``keep_bases``; none when ``deadline`` cuts that solve short (the
+    relaxed solves then start cold, if at all)."""
+    solution = run_stages(lp, policy, deadline=deadline, keep_bases=True)
+    bases = [s.basis for s in solution.stages if s.basis is not None]
+    return bases if solution.termination is Termination.OPTIMAL else []
 
 
 #: What a relaxed solve needs: the LP, baseline, policy, warm starts (or None), solver and deadline.
@@ -176,18 +177,20 @@ def _solve_in_worker(relaxation: Relaxation) -> Outcome:
 
 def solve_relaxations(lp: LinearProgram, base: Baseline, policy: Policy, relaxations: Iterable[Relaxation], *,
                       jobs: int = 1, warm: bool = True, solver: str = DEFAULT_SOLVER,
-                      deadline: float | None = None) -> dict[Relaxation, Outcome]:
+                      deadline: float | None = None, bases: Sequence[Basis] | None = None
+                      ) -> dict[Relaxation, Outcome]:
     """Solve each relaxation once (``jobs`` processes; 1: in this process), in a stable order.
 
-    ``warm`` (HiGHS only) starts each stage from the unrelaxed solve's basis of that stage.
+    ``warm`` (HiGHS only) starts each stage from the unrelaxed solve's basis of that stage:
+    ``bases`` when the caller kept them (``keep_bases``), else found by solving ``lp`` once more.
     ``deadline`` (a :func:`time.monotonic` instant) ends every solve: one cut short has the
     termination ``TIME_LIMIT`` and no shares."""
     todo: Sequence[Relaxation] = sorted(set(relaxations), key=repr)
     if not todo:
         return {}
     warm = warm and solver == DEFAULT_SOLVER and any(r.kind not in REBUILT for r in todo)
-    bases = base_bases(lp, policy, deadline) if warm else None
-    state: _State = (lp, base, policy, bases, solver, deadline)
+    starts = (list(bases) if bases else base_bases(lp, policy, deadline)) if warm else None
+    state: _State = (lp, base, policy, starts, solver, deadline)
     if jobs <= 1 or len(todo) == 1:
         outcomes = [_solve(state, r) for r in todo]
     else:  # the process pool is imported only when it is used

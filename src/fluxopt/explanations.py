@@ -572,7 +572,8 @@ def _pair_reasons(result: Result, values: np.ndarray, namer: _Namer, counterfact
     t0 = time.perf_counter()
     outcomes = solve_relaxations(result.lp, result.baseline, result.policy, (r for c in candidates.values() for r, _u in c),
                                  jobs=counterfactuals.jobs, warm=counterfactuals.warm,
-                                 solver=result.summary.options.solver, deadline=counterfactuals.deadline)
+                                 solver=result.summary.options.solver, deadline=counterfactuals.deadline,
+                                 bases=[s.basis for s in result.stages if s.basis is not None] or None)
     seconds = time.perf_counter() - t0
     for pair in out:
         if (pair.bailleur, pair.reservataire) not in candidates:
@@ -677,7 +678,8 @@ def infeasible_subset(result: Result, stage: str) -> list[Reason]:
 
 def explain(result: Result, *, counterfactuals: bool = True, jobs: int = 1, warm: bool = True,
             time_limit: float | None = None, deadline: float | None = None) -> Explanation:
-    """The explanation of a solve (solved with ``keep_duals=True``, the duals add candidate reasons).
+    """The explanation of a solve (solved with ``keep_duals=True``, the duals add candidate reasons;
+    with ``keep_bases=True``, the counterfactual solves start from its bases without solving it again).
 
     Each departing pair's candidate reasons are checked by counterfactual solves
     (:mod:`fluxopt.counterfactuals`, ``jobs`` processes, ``warm`` starts): only those whose

@@ -36,6 +36,15 @@ class SolverInfo:
 
 
 @dataclass(frozen=True)
+class Basis:
+    """A simplex basis as HiGHS's status codes (``HighsBasisStatus`` values), one per column and row
+    (the LP's rows, then the fixing rows in force): plain arrays, so that it crosses processes."""
+
+    columns: np.ndarray
+    rows: np.ndarray
+
+
+@dataclass(frozen=True)
 class StageSolution:
     """One solved stage.
 
@@ -52,6 +61,9 @@ class StageSolution:
     seconds: float
     solver_seconds: float
     duals: np.ndarray | None = field(default=None, repr=False)
+    #: The basis the stage ended on (when kept, and the solver gives one): the counterfactual
+    #: solves start from it.
+    basis: Basis | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:

@@ -25,6 +25,7 @@ def run_stages(
     time_limit: float | None = None,
     keep_duals: bool = False,
     deadline: float | None = None,
+    keep_bases: bool = False,
     slowness: float = 1.0,
 ) -> Solution:
     """Minimise each stage of ``policy.ordre`` in turn; after each, fix it with a row
@@ -35,6 +36,7 @@ def run_stages(
     ``lp`` is not modified. ``deadline`` (a :func:`time.monotonic` value) ends the stages too
     (the earlier of the two): no stage starts after it, nor when the solver could not even start
     before it (predicted from the non-zeros, times ``slowness``: see :class:`~fluxopt.builder.Build`).
+    ``keep_duals`` and ``keep_bases`` keep each stage's row duals and final basis (the explanations).
     """
     if time_limit is not None:
         end = time.monotonic() + time_limit
@@ -59,8 +61,9 @@ def run_stages(
         run = backend.run(remaining)
         ok = run.termination is Termination.OPTIMAL
         duals = backend.duals() if keep_duals and ok else None
+        basis = backend.basis() if keep_bases and ok else None
         stages.append(StageSolution(name, run.termination, run.raw_status, run.objective,
-                                    time.perf_counter() - t0, run.solver_seconds, duals))
+                                    time.perf_counter() - t0, run.solver_seconds, duals, basis))
         if fixed and run.values is not None:  # a later stage's point keeps the earlier optima
             values = run.values
         if not ok or run.objective is None:

@@ -179,7 +179,8 @@ def _run(task: Task, stages: Stages) -> None:
         stages.step("resolution")
         # temps_max covers the stages and then the counterfactual solves of the explanation.
         deadline = None if task.temps_max is None else time.monotonic() + task.temps_max
-        result = solve_built(built, time_limit=task.temps_max, keep_duals=True, deadline=deadline, langue=task.langue)
+        result = solve_built(built, time_limit=task.temps_max, keep_duals=True, deadline=deadline, langue=task.langue,
+                             keep_bases=task.sensibilite)
         stages.step("explication")
         with using(result.langue):
             explanation = explain(result, counterfactuals=task.sensibilite, deadline=deadline)

@@ -16,7 +16,7 @@ import numpy as np
 from fluxopt.lp import LinearProgram
 from fluxopt.i18n import _
 from fluxopt.problems import UsageError
-from fluxopt.solution import Termination
+from fluxopt.solution import Basis, Termination
 
 #: The solver that needs no other installation.
 DEFAULT_SOLVER = "highs"
@@ -56,6 +56,9 @@ class Backend(Protocol):
 
     def duals(self) -> np.ndarray:
         """Row duals of the last run: the LP's rows, then the fixing rows in order."""
+
+    def basis(self) -> Basis | None:
+        """The basis the last run ended on (None: the solver gives none)."""
 
 
 def open_backend(lp: LinearProgram, solver: str = DEFAULT_SOLVER) -> Backend:

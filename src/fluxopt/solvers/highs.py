@@ -13,7 +13,7 @@ import highspy
 import numpy as np
 
 from fluxopt.lp import LinearProgram
-from fluxopt.solution import Termination
+from fluxopt.solution import Basis, Termination
 from fluxopt.solvers import RunOutcome
 
 _MS = highspy.HighsModelStatus
@@ -126,14 +126,10 @@ class HighsBackend:
     def duals(self) -> np.ndarray:
         return np.array(self.highs.getSolution().row_dual, dtype=float)
 
-
-@dataclass(frozen=True)
-class Basis:
-    """A simplex basis as HiGHS's status codes (``HighsBasisStatus`` values), one per column and row
-    (the LP's rows, then the fixing rows in force): plain arrays, so that it crosses processes."""
-
-    columns: np.ndarray
-    rows: np.ndarray
+    def basis(self) -> Basis:
+        got = self.highs.getBasis()
+        return Basis(np.array([int(s) for s in got.col_status], dtype=np.int8),
+                     np.array([int(s) for s in got.row_status], dtype=np.int8))
 
 
 _LOWER, _UPPER, _ZERO = (int(s) for s in (highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper,
@@ -153,13 +149,11 @@ def _at_finite_bounds(status: np.ndarray, lower: np.ndarray, upper: np.ndarray) 
 
 class WarmHighsBackend(HighsBackend):
     """A :class:`HighsBackend` that starts the stage of each run from a given basis (``starts``, one
-    per stage, from a solve of the same rows and columns; dual simplex from there) and keeps the
-    basis each run ends on (``bases``)."""
+    per stage, from a solve of the same rows and columns; dual simplex from there)."""
 
     def __init__(self, lp: LinearProgram, starts: Sequence[Basis] | None = None):
         super().__init__(lp)
         self.starts = starts
-        self.bases: list[Basis] = []
         self.row_bounds = (list(lp.row_lower), list(lp.row_upper))
         if starts is not None:
             self.later_stages = {"simplex_strategy": WARM_STRATEGY}
@@ -181,11 +175,7 @@ class WarmHighsBackend(HighsBackend):
             basis.row_status = [highspy.HighsBasisStatus(int(s)) for s in _at_finite_bounds(start.rows, lower, upper)]
             basis.valid, basis.alien = True, False
             h.setBasis(basis)
-        outcome = super().run(time_limit)
-        got = h.getBasis()
-        self.bases.append(Basis(np.array([int(s) for s in got.col_status], dtype=np.int8),
-                                np.array([int(s) for s in got.row_status], dtype=np.int8)))
-        return outcome
+        return super().run(time_limit)
 
 
 @dataclass(frozen=True)

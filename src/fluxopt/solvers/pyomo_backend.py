@@ -105,6 +105,9 @@ class PyomoBackend:
         objective = float(pyo.value(self.model.objectif[self.stage]))
         return RunOutcome(termination, str(condition), objective, values, seconds)
 
+    def basis(self) -> None:
+        return None
+
     def duals(self) -> np.ndarray:
         dual = self.model.dual
         return np.array([0.0 if c is None else dual.get(c, 0.0) for c in model_rows(self.model, self.lp)], dtype=float)
